@@ -1,0 +1,30 @@
+"""fastredact: anonymize photo and video datasets fast, on-premise, failing closed.
+
+The public API is re-exported here; see the README for usage.
+"""
+
+from __future__ import annotations
+
+from fastredact import errors
+from fastredact._core import __version__
+from fastredact.errors import (
+    CorruptInput,
+    DetectorError,
+    FastRedactError,
+    InternalError,
+    LimitExceeded,
+    ModelNotFound,
+    UnsupportedFormat,
+)
+
+__all__ = [
+    "CorruptInput",
+    "DetectorError",
+    "FastRedactError",
+    "InternalError",
+    "LimitExceeded",
+    "ModelNotFound",
+    "UnsupportedFormat",
+    "__version__",
+    "errors",
+]

@@ -1,0 +1,5 @@
+"""`python -m fastredact` runs the command-line interface."""
+
+from fastredact.cli import main
+
+raise SystemExit(main())

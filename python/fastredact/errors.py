@@ -1,0 +1,47 @@
+"""The one exception hierarchy of fastredact.
+
+Every failure fastredact reports on purpose is a :class:`FastRedactError`; errors raised by
+the Rust core are mapped onto these classes (a Rust panic becomes :class:`InternalError`).
+Wrong argument types and values from the caller raise the built-in ``TypeError`` /
+``ValueError``, as Python users expect.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CorruptInput",
+    "DetectorError",
+    "FastRedactError",
+    "InternalError",
+    "LimitExceeded",
+    "ModelNotFound",
+    "UnsupportedFormat",
+]
+
+
+class FastRedactError(Exception):
+    """Base class of every error fastredact raises on purpose."""
+
+
+class UnsupportedFormat(FastRedactError):
+    """The input's format (sniffed from its content) is not one fastredact can process safely."""
+
+
+class CorruptInput(FastRedactError):
+    """The input claims a supported format but is malformed, truncated or fails to decode."""
+
+
+class LimitExceeded(FastRedactError):
+    """The input exceeds a configured limit (for example ``--max-pixels``)."""
+
+
+class ModelNotFound(FastRedactError):
+    """A model file is missing or fails its SHA-256 check; the message says what to run."""
+
+
+class DetectorError(FastRedactError):
+    """A detector failed to load or to run."""
+
+
+class InternalError(FastRedactError):
+    """A bug inside fastredact (for example a panic in the Rust core). Please report it."""

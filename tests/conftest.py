@@ -1,0 +1,44 @@
+"""Shared fixtures.
+
+Real third-party files live in ``../shared/data`` beside the project (never in this
+repository). Tests that need them skip with a clear reason when the folder is absent —
+except when ``FASTREDACT_REQUIRE_SHARED_DATA=1`` (set by ``.ci/run``), where a missing
+folder is an error: CI must never pass by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(
+    os.environ.get("FASTREDACT_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data")
+)
+REQUIRE_SHARED_DATA = os.environ.get("FASTREDACT_REQUIRE_SHARED_DATA") == "1"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if REQUIRE_SHARED_DATA and not SHARED_DATA.is_dir():
+        raise pytest.UsageError(
+            f"FASTREDACT_REQUIRE_SHARED_DATA=1 but the shared test data folder {SHARED_DATA} "
+            "is missing"
+        )
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The ``../shared/data`` folder, or a skip (an error under CI) when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared test data not found at {SHARED_DATA} (see README, 'Tests')")
+    return SHARED_DATA
+
+
+def shared_file(shared_data: Path, relative: str) -> Path:
+    """One file of the shared corpus; missing files are an error, not a skip."""
+    path = shared_data / relative
+    if not path.is_file():
+        raise FileNotFoundError(f"expected shared fixture {path} is missing")
+    return path
