@@ -1,7 +1,8 @@
 """The `fastredact` command line: a thin layer over the Python API.
 
-Each subcommand lives in its own function and only parses arguments, calls the API and
-prints; exit codes: 0 all ok, 1 some inputs failed, 2 usage or setup error.
+Each subcommand lives in its own module under ``fastredact.commands`` and only parses
+arguments, calls the API and prints; exit codes: 0 all ok, 1 some inputs failed, 2 usage or
+setup error.
 """
 
 from __future__ import annotations
@@ -9,12 +10,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from fastredact import __version__
+from fastredact.commands import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
+from fastredact.errors import FastRedactError
 
-EXIT_OK = 0
-EXIT_SOME_FAILED = 1
-EXIT_USAGE = 2
+__all__ = ["EXIT_OK", "EXIT_SOME_FAILED", "EXIT_USAGE", "build_parser", "main"]
+
+# Subcommand modules, in the order `--help` lists them (see fastredact/commands/__init__.py).
+COMMANDS: tuple[ModuleType, ...] = ()
 
 DESCRIPTION = """\
 Anonymize photos and videos before they are shared or used to train models:
@@ -31,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"fastredact {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for command in COMMANDS:
+        command.register(subparsers)
     return parser
 
 
@@ -41,6 +48,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    handler = args.handler
-    result: int = handler(args)
+    try:
+        result: int = args.handler(args)
+    except FastRedactError as exc:
+        # A setup error that stops the whole run (per-file errors are reported per file).
+        print(f"fastredact: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("fastredact: interrupted", file=sys.stderr)
+        return 130
     return result
