@@ -1,0 +1,404 @@
+"""Reading and writing photos: sniff the format from content, refuse decompression bombs
+before decoding, decode with the EXIF orientation applied, and encode back to the source's
+format with matching quality.
+
+Everything here works on bytes and arrays (no paths), so the pipeline owns file handling.
+Errors are :class:`~fastredact.errors.CorruptInput`, :class:`~fastredact.errors.UnsupportedFormat`
+or :class:`~fastredact.errors.LimitExceeded` with a one-line cause (the caller adds the file name).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageFile, JpegImagePlugin, UnidentifiedImageError
+
+from fastredact.errors import CorruptInput, LimitExceeded, UnsupportedFormat
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "RAW_FORMAT",
+    "DecodedImage",
+    "apply_orientation",
+    "decode_image",
+    "encode_image",
+    "estimate_jpeg_quality",
+    "read_dimensions",
+    "sniff_format",
+    "undo_orientation",
+]
+
+DEFAULT_MAX_PIXELS = 200_000_000
+"""Images with more pixels than this are refused before decoding (decompression bombs)."""
+
+RAW_FORMAT = "raw"
+
+# Pillow must never guess: truncated data is an error, and our own pixel limit replaces
+# Pillow's bomb check (which only warns below twice its limit).
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+Image.MAX_IMAGE_PIXELS = None
+
+_PILLOW_FORMATS = {
+    "jpeg": "JPEG",
+    "png": "PNG",
+    "webp": "WEBP",
+    "gif": "GIF",
+    "tiff": "TIFF",
+    "bmp": "BMP",
+    "heif": "HEIF",
+    "avif": "AVIF",
+}
+
+
+def sniff_format(data: bytes) -> str:
+    """Name the container format of ``data`` from its first bytes (never from a file name).
+
+    Returns one of ``jpeg png webp gif tiff bmp heif avif raw``; TIFF-based camera RAW files
+    (DNG, NEF, ARW, …) are told apart from plain TIFF by LibRaw in :func:`decode_image`.
+    """
+    head = data[:32]
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    if head[:2] == b"BM" and len(data) >= 26:
+        return "bmp"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in (b"avif", b"avis"):
+            return "avif"
+        if brand in (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"):
+            return "heif"
+        if brand == b"crx ":
+            return RAW_FORMAT
+    if head[:4] in (b"IIU\x00", b"IIRO", b"IIRS", b"MMOR") or head.startswith(
+        (b"FUJIFILMCCD-RAW", b"\x00MRM")
+    ):
+        return RAW_FORMAT
+    if not data:
+        raise UnsupportedFormat("empty file")
+    raise UnsupportedFormat("unrecognised file format (not a supported image)")
+
+
+@dataclass
+class DecodedImage:
+    """A decoded photo, oriented for display (EXIF orientation already applied).
+
+    ``frames`` holds one array per frame (one for still images): uint8 H×W, H×W×3 or
+    H×W×4 (alpha kept), or uint16 H×W×3 for 16-bit RAW development.
+    """
+
+    format: str
+    frames: list[NDArray[np.uint8] | NDArray[np.uint16]]
+    orientation: int = 1
+    icc_profile: bytes | None = None
+    jpeg_quality: int | None = None
+    jpeg_subsampling: int | None = None
+    durations: list[int] = field(default_factory=list)
+    loop: int | None = None
+
+    @property
+    def width(self) -> int:
+        return int(self.frames[0].shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.frames[0].shape[0])
+
+
+def read_dimensions(data: bytes, fmt: str) -> tuple[int, int]:
+    """Width and height from the header alone (no pixel decoding), for the bomb check."""
+    if fmt == RAW_FORMAT:
+        raw = _open_raw(data)
+        with raw:
+            return int(raw.sizes.width), int(raw.sizes.height)
+    with _open_pillow(data, fmt) as im:
+        return int(im.size[0]), int(im.size[1])
+
+
+def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
+    """Decode ``data`` fully, refusing images over ``max_pixels`` before any pixel is decoded."""
+    fmt = sniff_format(data)
+    if fmt == "tiff" and _is_camera_raw(data):
+        fmt = RAW_FORMAT
+    width, height = read_dimensions(data, fmt)
+    if width <= 0 or height <= 0:
+        raise CorruptInput(f"image has no pixels ({width}x{height})")
+    if width * height > max_pixels:
+        raise LimitExceeded(
+            f"image is {width}x{height} = {width * height} pixels, over the limit of "
+            f"{max_pixels} (--max-pixels)"
+        )
+    if fmt == RAW_FORMAT:
+        return _decode_raw(data)
+    return _decode_pillow(data, fmt)
+
+
+def _open_pillow(data: bytes, fmt: str) -> Image.Image:
+    if fmt in ("heif", "avif"):
+        _register_heif()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            return Image.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[fmt]])
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, TypeError, Warning) as exc:
+        raise CorruptInput(f"cannot read {fmt.upper()} header: {_one_line(exc)}") from None
+
+
+def _decode_pillow(data: bytes, fmt: str) -> DecodedImage:
+    with _open_pillow(data, fmt) as im:
+        orientation = _exif_orientation(im)
+        decoded = DecodedImage(
+            format=fmt,
+            frames=[],
+            orientation=orientation,
+            icc_profile=im.info.get("icc_profile") or None,
+            loop=im.info.get("loop"),
+        )
+        if fmt == "jpeg":
+            decoded.jpeg_quality = estimate_jpeg_quality(getattr(im, "quantization", {}))
+            sampling = JpegImagePlugin.get_sampling(im)
+            decoded.jpeg_subsampling = sampling if sampling >= 0 else None
+        n_frames = int(getattr(im, "n_frames", 1))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                for index in range(n_frames):
+                    im.seek(index)
+                    im.load()
+                    pixels = _to_array(im)
+                    decoded.frames.append(apply_orientation(pixels, orientation))
+                    decoded.durations.append(int(im.info.get("duration", 0) or 0))
+        except (OSError, SyntaxError, ValueError, TypeError, EOFError, Warning) as exc:
+            raise CorruptInput(f"cannot decode {fmt.upper()}: {_one_line(exc)}") from None
+    return decoded
+
+
+def _to_array(im: Image.Image) -> NDArray[np.uint8]:
+    """Pixels as uint8: gray stays gray, alpha is kept, everything else becomes RGB."""
+    if im.mode == "L":
+        rgb = im
+    elif im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        rgb = im.convert("RGBA")
+    elif im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16-bit gray: scale down to 8 bits (the output is re-encoded as 8-bit).
+        wide = np.asarray(im, dtype=np.uint32)
+        return np.ascontiguousarray((wide >> 8).astype(np.uint8))
+    else:
+        rgb = im.convert("RGB")
+    return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+
+
+def _exif_orientation(im: Image.Image) -> int:
+    try:
+        value = int(im.getexif().get(0x0112, 1))
+    except Exception:  # a broken EXIF block is stripped anyway; display as stored
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+# Each EXIF orientation as (transpose, then rotate k quarter turns counter-clockwise).
+_ORIENTATION_OPS: dict[int, tuple[bool, bool, int]] = {
+    # orientation: (flip left-right, transpose, rot90 count) applied in that order
+    1: (False, False, 0),
+    2: (True, False, 0),
+    3: (False, False, 2),
+    4: (True, False, 2),
+    5: (False, True, 0),
+    6: (False, False, 3),
+    7: (False, True, 2),
+    8: (False, False, 1),
+}
+
+
+def apply_orientation(pixels: NDArray[np.generic], orientation: int) -> NDArray[np.generic]:
+    """Turn stored pixels into display pixels for an EXIF ``orientation`` (1–8)."""
+    flip, transpose, turns = _ORIENTATION_OPS.get(orientation, (False, False, 0))
+    out = pixels
+    if flip:
+        out = out[:, ::-1]
+    if transpose:
+        out = np.swapaxes(out, 0, 1)
+    if turns:
+        out = np.rot90(out, turns)
+    return np.ascontiguousarray(out)
+
+
+def undo_orientation(pixels: NDArray[np.generic], orientation: int) -> NDArray[np.generic]:
+    """Inverse of :func:`apply_orientation`: display pixels back to stored pixels."""
+    flip, transpose, turns = _ORIENTATION_OPS.get(orientation, (False, False, 0))
+    out = pixels
+    if turns:
+        out = np.rot90(out, -turns)
+    if transpose:
+        out = np.swapaxes(out, 0, 1)
+    if flip:
+        out = out[:, ::-1]
+    return np.ascontiguousarray(out)
+
+
+# The IJG luminance quantisation table at quality 50 (ITU-T T.81 Annex K), natural order.
+_IJG_LUMA = np.array(
+    [16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+     14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+     18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+     49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99],
+    dtype=np.float64,
+)  # fmt: skip
+
+
+def estimate_jpeg_quality(qtables: dict[int, list[int]] | None) -> int | None:
+    """The IJG quality (1–100) whose luminance table best matches the file's.
+
+    Both Pillow's tables and the reference are compared as a mean ratio, which is what the
+    IJG scaling formula multiplies; the order of the 64 entries cancels out of the mean.
+    """
+    if not qtables or 0 not in qtables:
+        return None
+    table = np.asarray(list(qtables[0])[:64], dtype=np.float64)
+    if table.size != 64 or not np.all(table > 0):
+        return None
+    best, best_err = 75, float("inf")
+    for quality in range(1, 101):
+        scale = 5000 / quality if quality < 50 else 200 - 2 * quality
+        ref = np.clip(np.floor((_IJG_LUMA * scale + 50) / 100), 1, 255)
+        err = float(np.abs(np.sort(ref) - np.sort(table)).sum())
+        if err < best_err:
+            best, best_err = quality, err
+    return best
+
+
+def _is_camera_raw(data: bytes) -> bool:
+    try:
+        import rawpy
+
+        with rawpy.imread(io.BytesIO(data)):
+            return True
+    except Exception:
+        return False
+
+
+def _open_raw(data: bytes):  # type: ignore[no-untyped-def]
+    import rawpy
+
+    try:
+        return rawpy.imread(io.BytesIO(data))
+    except rawpy.LibRawFileUnsupportedError:
+        raise UnsupportedFormat("camera RAW variant not supported by LibRaw") from None
+    except Exception as exc:
+        raise CorruptInput(f"cannot read camera RAW: {_one_line(exc)}") from None
+
+
+def _decode_raw(data: bytes) -> DecodedImage:
+    """Develop a camera RAW to 16-bit RGB, camera white balance, oriented (LibRaw flips)."""
+    with _open_raw(data) as raw:
+        try:
+            rgb = raw.postprocess(output_bps=16, use_camera_wb=True, no_auto_bright=False)
+        except Exception as exc:
+            raise CorruptInput(f"cannot develop camera RAW: {_one_line(exc)}") from None
+    return DecodedImage(format=RAW_FORMAT, frames=[np.ascontiguousarray(rgb)])
+
+
+_heif_registered = False
+
+
+def _register_heif() -> None:
+    global _heif_registered
+    if not _heif_registered:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        _heif_registered = True
+
+
+def encode_image(
+    frames: list[NDArray[np.uint8] | NDArray[np.uint16]],
+    fmt: str,
+    *,
+    quality: int | None = None,
+    subsampling: int | None = None,
+    icc_profile: bytes | None = None,
+    durations: list[int] | None = None,
+    loop: int | None = None,
+    orientation: int = 1,
+) -> bytes:
+    """Encode frames to ``fmt`` (``jpeg png webp gif tiff bmp heif avif``) with no metadata.
+
+    ``quality`` applies to lossy formats (JPEG default 95 when unknown); 16-bit frames are
+    written as 16-bit TIFF, or scaled to 8 bits for other formats. The ICC profile is written
+    only when given (policy decided by the caller).
+    """
+    if fmt not in _PILLOW_FORMATS or (fmt == "avif" and not _has_avif()):
+        raise UnsupportedFormat(f"cannot write {fmt.upper()}")
+    if fmt == "tiff" and frames[0].dtype == np.uint16:
+        return _encode_tiff16(frames[0], icc_profile)
+    images = [Image.fromarray(_to_uint8(frame)) for frame in frames]
+    if fmt in ("heif", "avif"):
+        _register_heif()
+    options: dict[str, object] = {}
+    if icc_profile and fmt not in ("gif", "bmp"):
+        options["icc_profile"] = icc_profile
+    if orientation != 1 and fmt not in ("gif", "bmp"):
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        options["exif"] = exif.tobytes()
+    if fmt == "jpeg":
+        options.update(quality=quality or 95, optimize=True)
+        if subsampling is not None:
+            options["subsampling"] = subsampling
+        images = [im.convert("RGB") if im.mode == "RGBA" else im for im in images]
+    elif fmt in ("webp", "heif", "avif"):
+        options["quality"] = quality or 95
+    elif fmt == "tiff":
+        options["compression"] = "tiff_adobe_deflate"
+    if len(images) > 1:
+        options.update(save_all=True, append_images=images[1:])
+        if durations:
+            options["duration"] = durations
+        if loop is not None:
+            options["loop"] = loop
+    out = io.BytesIO()
+    try:
+        images[0].save(out, format=_PILLOW_FORMATS[fmt], **options)
+    except (OSError, ValueError, KeyError) as exc:
+        raise UnsupportedFormat(f"cannot write {fmt.upper()}: {_one_line(exc)}") from None
+    return out.getvalue()
+
+
+def _to_uint8(frame: NDArray[np.uint8] | NDArray[np.uint16]) -> NDArray[np.uint8]:
+    if frame.dtype == np.uint16:
+        return (frame >> 8).astype(np.uint8)
+    return np.asarray(frame, dtype=np.uint8)
+
+
+def _encode_tiff16(frame: NDArray[np.uint16], icc_profile: bytes | None) -> bytes:
+    """16-bit RGB TIFF through OpenCV (Pillow cannot write 16-bit RGB)."""
+    import cv2
+
+    bgr = np.ascontiguousarray(frame[..., ::-1]) if frame.ndim == 3 else frame
+    ok, buf = cv2.imencode(".tiff", bgr, [cv2.IMWRITE_TIFF_COMPRESSION, 8])
+    if not ok:
+        raise UnsupportedFormat("cannot write 16-bit TIFF")
+    del icc_profile  # OpenCV cannot embed one; the RAW development is sRGB
+    return bytes(buf.tobytes())
+
+
+def _has_avif() -> bool:
+    from PIL import features
+
+    return bool(features.check("avif"))
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return " ".join(text.split())

@@ -1,0 +1,139 @@
+"""Which files a run processes and where each output goes.
+
+Inputs are files, folders (walked recursively, symlinked folders not followed, so symlink
+loops cannot recurse) and ``-`` for a list of paths on standard input. Problems with an input
+(missing, unreadable, a symlink loop) become a failed row, never an exception.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastredact.errors import CorruptInput, FastRedactError, LimitExceeded
+
+__all__ = [
+    "MAX_INPUT_BYTES",
+    "InputFile",
+    "check_outdir_outside_inputs",
+    "display",
+    "iter_inputs",
+    "output_path_for",
+]
+
+MAX_INPUT_BYTES = 4 * 1024**3
+"""Files larger than this are refused without being read (4 GiB)."""
+
+
+def display(path: Path) -> str:
+    """A printable form of any path, including file names that are not valid UTF-8."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input file: where it is, and its path relative to the input root it came from."""
+
+    path: Path
+    relative: Path
+    root: Path
+    error: str | None = None
+
+    @property
+    def display_relative(self) -> str:
+        return display(self.relative)
+
+    @property
+    def display_path(self) -> str:
+        return display(self.path)
+
+    def read(self) -> bytes:
+        """The file's bytes; a one-line :class:`FastRedactError` when it cannot be read."""
+        try:
+            info = os.stat(self.path)  # follows symlinks; a loop raises ELOOP here
+            if not stat.S_ISREG(info.st_mode):
+                raise CorruptInput("not a regular file")
+            if info.st_size > MAX_INPUT_BYTES:
+                raise LimitExceeded(f"file is {info.st_size} bytes, over {MAX_INPUT_BYTES}")
+            with open(self.path, "rb") as f:
+                return f.read()
+        except OSError as exc:
+            raise FastRedactError(f"cannot read file: {exc.strerror or exc}") from None
+
+
+def output_path_for(item: InputFile, out_root: Path) -> Path:
+    return out_root / item.relative
+
+
+def check_outdir_outside_inputs(inputs: Iterable[Path], outdir: Path) -> None:
+    """Refuse an output folder that is, or lies inside, an input folder (or is an input file)."""
+    out = outdir.resolve()
+    for raw in inputs:
+        src = raw.resolve()
+        if out == src or (src.is_dir() and out.is_relative_to(src)):
+            raise ValueError(
+                f"output folder {display(outdir)} is inside input {display(raw)}; "
+                "choose an output folder outside every input"
+            )
+
+
+def iter_inputs(inputs: Iterable[str | os.PathLike[str]], out_root: Path) -> Iterator[InputFile]:
+    """Every input file, lazily, each once; output-name collisions become failed items."""
+    seen: set[Path] = set()
+    for raw in _expand_stdin(inputs):
+        for item in _walk(Path(raw)):
+            if item.error is None and item.relative in seen:
+                item = InputFile(
+                    item.path,
+                    item.relative,
+                    item.root,
+                    error="another input maps to the same output path",
+                )
+            seen.add(item.relative)
+            yield item
+
+
+def _expand_stdin(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[str | os.PathLike[str]]:
+    for raw in inputs:
+        if str(raw) == "-":
+            for line in sys.stdin:
+                line = line.rstrip("\n")
+                if line:
+                    yield line
+        else:
+            yield raw
+
+
+def _walk(path: Path) -> Iterator[InputFile]:
+    try:
+        is_dir = path.is_dir()
+        exists = is_dir or path.exists() or path.is_symlink()
+    except OSError as exc:
+        yield InputFile(path, Path(path.name), path.parent, error=f"cannot access: {exc.strerror}")
+        return
+    if not exists:
+        yield InputFile(path, Path(path.name), path.parent, error="no such file or folder")
+        return
+    if not is_dir:
+        yield InputFile(path, Path(path.name), path.parent)
+        return
+    errors: list[OSError] = []
+    for folder, dirs, files in os.walk(path, followlinks=False, onerror=errors.append):
+        dirs.sort()
+        for name in sorted(files):
+            full = Path(folder) / name
+            yield InputFile(full, full.relative_to(path), path)
+        # Symlinked folders are listed in `dirs` but not entered: report them.
+        for name in dirs:
+            full = Path(folder) / name
+            if full.is_symlink():
+                yield InputFile(
+                    full, full.relative_to(path), path, error="symlinked folder not followed"
+                )
+    for exc in errors:
+        bad = Path(exc.filename) if exc.filename else path
+        yield InputFile(bad, Path(bad.name), path, error=f"cannot list folder: {exc.strerror}")

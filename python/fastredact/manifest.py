@@ -1,0 +1,105 @@
+"""The audit trail: a JSON Lines manifest (one row per input, append-only, flushed per row),
+the optional path mapping file (mode 0600), and the settings fingerprint used by ``--resume``.
+
+A run killed mid-write leaves at worst a torn last line; :func:`read_done` ignores it, so
+that input is simply redone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = [
+    "ManifestWriter",
+    "MappingWriter",
+    "iter_rows",
+    "read_done",
+    "settings_fingerprint",
+    "sha256_bytes",
+]
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def settings_fingerprint(settings: Mapping[str, Any]) -> str:
+    """A stable hash of everything that changes the output (canonical JSON, sorted keys)."""
+    canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+class _JsonLinesAppender:
+    """Append-only JSON Lines file; each row is written whole and flushed."""
+
+    def __init__(self, path: Path, *, mode: int = 0o644) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
+        self._file: IO[str] = os.fdopen(fd, "a", encoding="utf-8")
+        self._repair_torn_tail()
+
+    def _repair_torn_tail(self) -> None:
+        # A previous run killed mid-row leaves a line without its newline: end it, so the
+        # next row starts on a fresh line (the torn line is then ignored by readers).
+        if self.path.stat().st_size == 0:
+            return
+        with open(self.path, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                self._file.write("\n")
+                self._file.flush()
+
+    def write(self, row: Mapping[str, Any]) -> None:
+        line = json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=str)
+        self._file.write(line + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> _JsonLinesAppender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ManifestWriter(_JsonLinesAppender):
+    """The manifest: one row per input (ok, failed or skipped)."""
+
+
+class MappingWriter(_JsonLinesAppender):
+    """Original path → output path, kept apart from the manifest and readable by the owner only."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, mode=0o600)
+        os.chmod(path, 0o600)
+
+
+def iter_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """Rows of a manifest, skipping lines that do not parse (a torn last line)."""
+    if not path.is_file():
+        return
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(row, dict):
+                yield row
+
+
+def read_done(path: Path) -> set[tuple[str, str]]:
+    """(input SHA-256, settings fingerprint) of every input already processed ``ok``."""
+    return {
+        (row["input_sha256"], row["settings_fingerprint"])
+        for row in iter_rows(path)
+        if row.get("status") == "ok" and "input_sha256" in row and "settings_fingerprint" in row
+    }

@@ -1,0 +1,94 @@
+"""The one place that decides defaults for photo redaction, so the manifest can record them.
+
+:class:`RedactOptions` is what both the CLI and :class:`fastredact.Redactor` take; its
+:meth:`RedactOptions.fingerprint` identifies everything that changes the output (``--resume``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from fastredact.imageio import DEFAULT_MAX_PIXELS
+from fastredact.manifest import settings_fingerprint
+
+__all__ = [
+    "MODES",
+    "OUTPUT_FORMATS",
+    "SHAPES",
+    "RedactOptions",
+]
+
+MODES = ("blur", "pixelate", "fill", "secure")
+SHAPES = ("ellipse", "box")
+OUTPUT_FORMATS = ("same", "jpeg", "png", "webp", "tiff")
+ICC_POLICIES = ("keep", "drop")
+ORIENTATION_POLICIES = ("keep", "bake")
+DEVICES = ("cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class RedactOptions:
+    """Settings of a photo redaction run (see ``fastredact redact --help`` for each)."""
+
+    faces: bool = True
+    plates: bool = True
+    face_model: str = "centerface"
+    plate_model: str = "haar-plate"
+    mode: str = "blur"
+    shape: str = "ellipse"
+    mask_scale: float = 1.3
+    threshold: float | None = None
+    min_size: int | None = None
+    icc: str = "keep"
+    orientation: str = "keep"
+    format: str = "same"
+    quality: int | None = None
+    reencode: bool = False
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    device: str = "cpu"
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+    def __post_init__(self) -> None:
+        _choice("mode", self.mode, MODES)
+        _choice("shape", self.shape, SHAPES)
+        _choice("format", self.format, OUTPUT_FORMATS)
+        _choice("icc", self.icc, ICC_POLICIES)
+        _choice("orientation", self.orientation, ORIENTATION_POLICIES)
+        _choice("device", self.device, DEVICES)
+        if not self.mask_scale > 0:
+            raise ValueError(f"mask_scale must be > 0, got {self.mask_scale}")
+        if self.threshold is not None and not 0 < self.threshold < 1:
+            raise ValueError(f"threshold must be between 0 and 1, got {self.threshold}")
+        if self.min_size is not None and self.min_size < 0:
+            raise ValueError(f"min_size must be >= 0, got {self.min_size}")
+        if self.quality is not None and not 1 <= self.quality <= 100:
+            raise ValueError(f"quality must be between 1 and 100, got {self.quality}")
+        if self.max_pixels <= 0:
+            raise ValueError(f"max_pixels must be > 0, got {self.max_pixels}")
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
+        if not (self.faces or self.plates):
+            # Allowed: metadata-only runs. Nothing to detect, every file is stripped only.
+            pass
+
+    def output_settings(self) -> dict[str, Any]:
+        """Everything that changes the output bytes (workers and device do not)."""
+        settings = asdict(self)
+        settings.pop("workers")
+        settings.pop("device")
+        return settings
+
+    def fingerprint(self) -> str:
+        return settings_fingerprint(self.output_settings())
+
+    @property
+    def threads_per_worker(self) -> int:
+        """Intra-op threads per worker so that workers × threads = cores."""
+        return max(1, (os.cpu_count() or 1) // self.workers)
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")

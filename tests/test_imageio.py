@@ -1,0 +1,147 @@
+"""Sniffing, bomb refusal, oriented decoding and quality-matched encoding (imageio)."""
+
+from __future__ import annotations
+
+import io
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image, ImageOps
+
+from fastredact import imageio
+from fastredact.errors import CorruptInput, LimitExceeded, UnsupportedFormat
+from tests.conftest import shared_file
+
+
+def _jpeg(pixels: np.ndarray, **options: object) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="JPEG", **options)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "pil_name"),
+    [
+        ("jpeg", "JPEG"),
+        ("png", "PNG"),
+        ("webp", "WEBP"),
+        ("gif", "GIF"),
+        ("tiff", "TIFF"),
+        ("bmp", "BMP"),
+    ],
+)
+def test_sniff_from_content_not_name(fmt: str, pil_name: str) -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(out, format=pil_name)
+    assert imageio.sniff_format(out.getvalue()) == fmt
+
+
+@pytest.mark.parametrize("data", [b"", b"hello, this is text named .jpg\n", b"\x00" * 64])
+def test_sniff_rejects_non_images(data: bytes) -> None:
+    with pytest.raises(UnsupportedFormat):
+        imageio.sniff_format(data)
+
+
+def test_bomb_is_refused_before_decoding() -> None:
+    # A PNG header claiming 100000 x 100000 pixels with almost no data behind it.
+    out = io.BytesIO()
+    Image.new("L", (1, 1)).save(out, format="PNG")
+    data = bytearray(out.getvalue())
+    data[16:24] = (100_000).to_bytes(4, "big") * 2  # IHDR width, height
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")  # IHDR CRC
+    with pytest.raises(LimitExceeded, match="over the limit"):
+        imageio.decode_image(bytes(data), max_pixels=200_000_000)
+
+
+def test_pixel_limit_is_configurable() -> None:
+    data = _jpeg(np.zeros((64, 64, 3), np.uint8))
+    imageio.decode_image(data, max_pixels=64 * 64)
+    with pytest.raises(LimitExceeded):
+        imageio.decode_image(data, max_pixels=64 * 64 - 1)
+
+
+def test_truncated_jpeg_is_corrupt() -> None:
+    rng = np.random.default_rng(0)
+    data = _jpeg(rng.integers(0, 255, (256, 256, 3), dtype=np.uint8))
+    with pytest.raises(CorruptInput):
+        imageio.decode_image(data[: len(data) // 2])
+
+
+@given(st.integers(1, 8))
+@settings(max_examples=8, deadline=None)
+def test_orientation_roundtrip(orientation: int) -> None:
+    rng = np.random.default_rng(orientation)
+    stored = rng.integers(0, 255, (5, 7, 3), dtype=np.uint8)
+    shown = imageio.apply_orientation(stored, orientation)
+    assert np.array_equal(imageio.undo_orientation(shown, orientation), stored)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_orientation_matches_pillow_exif_transpose(orientation: int) -> None:
+    rng = np.random.default_rng(orientation)
+    stored = rng.integers(0, 255, (16, 24, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    Image.fromarray(stored).save(out, format="PNG", exif=exif.tobytes())
+    decoded = imageio.decode_image(out.getvalue())
+    reference = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(out.getvalue()))))
+    assert decoded.orientation == orientation
+    assert np.array_equal(decoded.frames[0], reference)
+
+
+@pytest.mark.parametrize("quality", [30, 60, 75, 90, 95])
+def test_jpeg_quality_is_estimated_from_tables(quality: int) -> None:
+    data = _jpeg(np.full((32, 32, 3), 128, np.uint8), quality=quality)
+    assert imageio.decode_image(data).jpeg_quality == quality
+
+
+def test_encode_writes_only_orientation_exif() -> None:
+    pixels = np.zeros((8, 12, 3), np.uint8)
+    data = imageio.encode_image([pixels], "jpeg", quality=90, orientation=6)
+    im = Image.open(io.BytesIO(data))
+    assert dict(im.getexif()) == {0x0112: 6}
+
+
+def test_shared_orientation_fixtures_decode_upright(shared_data: Path) -> None:
+    # All 8 landscape_N files show the same upright picture once decoded: each is far
+    # closer to landscape_1 than any mirrored version of itself is.
+    def small(n: int) -> np.ndarray:
+        data = shared_file(shared_data, f"exif-samples/jpg/orientation/landscape_{n}.jpg")
+        frame = imageio.decode_image(data.read_bytes()).frames[0]
+        assert frame.shape == (450, 600, 3)
+        return cv2.resize(frame, (75, 56), interpolation=cv2.INTER_AREA).astype(np.int16)
+
+    ref = small(1)
+    for n in range(2, 9):
+        got = small(n)
+        right = np.abs(got - ref).mean()
+        wrong = min(np.abs(got[:, ::-1] - ref).mean(), np.abs(got[::-1] - ref).mean())
+        assert right < 0.5 * wrong, (n, right, wrong)
+
+
+@pytest.mark.parametrize(
+    ("relative", "fmt"),
+    [
+        ("exiftool/DNG.dng", "raw"),
+        ("exif-samples/heic/IMG_5195.HEIC", "heif"),
+        ("mat2/dirty.avif", "avif"),
+        ("exiftool/GIF.gif", "gif"),
+        ("exif-rs/exif.webp", "webp"),
+    ],
+)
+def test_shared_formats_decode(shared_data: Path, relative: str, fmt: str) -> None:
+    decoded = imageio.decode_image(shared_file(shared_data, relative).read_bytes())
+    assert decoded.format == fmt
+    assert decoded.frames[0].size > 0
+
+
+@pytest.mark.parametrize("relative", ["exiftool/Nikon.nef", "exiftool/FujiFilm.raf"])
+def test_truncated_raw_is_an_error(shared_data: Path, relative: str) -> None:
+    with pytest.raises((CorruptInput, UnsupportedFormat)):
+        imageio.decode_image(shared_file(shared_data, relative).read_bytes())
