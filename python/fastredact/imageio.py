@@ -157,30 +157,32 @@ def _open_pillow(data: bytes, fmt: str) -> Image.Image:
 
 def _decode_pillow(data: bytes, fmt: str) -> DecodedImage:
     with _open_pillow(data, fmt) as im:
-        orientation = _exif_orientation(im)
-        decoded = DecodedImage(
-            format=fmt,
-            frames=[],
-            orientation=orientation,
-            icc_profile=im.info.get("icc_profile") or None,
-            loop=im.info.get("loop"),
-        )
-        if fmt == "jpeg":
-            decoded.jpeg_quality = estimate_jpeg_quality(getattr(im, "quantization", {}))
-            sampling = JpegImagePlugin.get_sampling(im)
-            decoded.jpeg_subsampling = sampling if sampling >= 0 else None
-        n_frames = int(getattr(im, "n_frames", 1))
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error")
-                for index in range(n_frames):
-                    im.seek(index)
-                    im.load()
-                    pixels = _to_array(im)
-                    decoded.frames.append(apply_orientation(pixels, orientation))
-                    decoded.durations.append(int(im.info.get("duration", 0) or 0))
+                return _read_frames(im, fmt)
         except (OSError, SyntaxError, ValueError, TypeError, EOFError, Warning) as exc:
             raise CorruptInput(f"cannot decode {fmt.upper()}: {_one_line(exc)}") from None
+
+
+def _read_frames(im: Image.Image, fmt: str) -> DecodedImage:
+    orientation = _exif_orientation(im)
+    decoded = DecodedImage(
+        format=fmt,
+        frames=[],
+        orientation=orientation,
+        icc_profile=im.info.get("icc_profile") or None,
+        loop=im.info.get("loop"),
+    )
+    if fmt == "jpeg":
+        decoded.jpeg_quality = estimate_jpeg_quality(getattr(im, "quantization", {}))
+        sampling = JpegImagePlugin.get_sampling(im)
+        decoded.jpeg_subsampling = sampling if sampling >= 0 else None
+    for index in range(int(getattr(im, "n_frames", 1))):
+        im.seek(index)
+        im.load()
+        decoded.frames.append(apply_orientation(_to_array(im), orientation))
+        decoded.durations.append(int(im.info.get("duration", 0) or 0))
     return decoded
 
 
@@ -299,9 +301,20 @@ def _open_raw(data: bytes):  # type: ignore[no-untyped-def]
         raise CorruptInput(f"cannot read camera RAW: {_one_line(exc)}") from None
 
 
+# Even lossless-compressed RAW data needs more than this many bytes per sensor pixel; a file
+# smaller than that is truncated, and LibRaw would silently develop the missing part as noise.
+_MIN_RAW_BYTES_PER_PIXEL = 1 / 16
+
+
 def _decode_raw(data: bytes) -> DecodedImage:
     """Develop a camera RAW to 16-bit RGB, camera white balance, oriented (LibRaw flips)."""
     with _open_raw(data) as raw:
+        sensor_pixels = int(raw.sizes.raw_width) * int(raw.sizes.raw_height)
+        if len(data) < sensor_pixels * _MIN_RAW_BYTES_PER_PIXEL:
+            raise CorruptInput(
+                f"camera RAW is truncated: {len(data)} bytes for a "
+                f"{raw.sizes.raw_width}x{raw.sizes.raw_height} sensor"
+            )
         try:
             rgb = raw.postprocess(output_bps=16, use_camera_wb=True, no_auto_bright=False)
         except Exception as exc:
