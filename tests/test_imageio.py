@@ -128,7 +128,6 @@ def test_shared_orientation_fixtures_decode_upright(shared_data: Path) -> None:
 @pytest.mark.parametrize(
     ("relative", "fmt"),
     [
-        ("exiftool/DNG.dng", "raw"),
         ("exif-samples/heic/IMG_5195.HEIC", "heif"),
         ("mat2/dirty.avif", "avif"),
         ("exiftool/GIF.gif", "gif"),
