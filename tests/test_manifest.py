@@ -17,20 +17,22 @@ from fastredact.safe_write import TEMP_MARKER, write_atomically
 def test_rows_are_json_lines_and_resume_reads_ok_rows(tmp_path: Path) -> None:
     path = tmp_path / "m.jsonl"
     with ManifestWriter(path) as m:
-        m.write({"input_sha256": "a", "settings_fingerprint": "s", "status": "ok"})
-        m.write({"input_sha256": "b", "settings_fingerprint": "s", "status": "failed"})
+        m.write({"path": "x", "input_sha256": "a", "settings_fingerprint": "s", "status": "ok"})
+        m.write({"path": "y", "input_sha256": "b", "settings_fingerprint": "s", "status": "failed"})
     lines = path.read_text().splitlines()
     assert [json.loads(line)["input_sha256"] for line in lines] == ["a", "b"]
-    assert read_done(path) == {("a", "s")}
+    assert read_done(path) == {("x", "a", "s")}
 
 
 def test_torn_last_line_is_ignored_and_repaired(tmp_path: Path) -> None:
     path = tmp_path / "m.jsonl"
-    path.write_text('{"input_sha256":"a","settings_fingerprint":"s","status":"ok"}\n{"input_sha')
-    assert read_done(path) == {("a", "s")}
+    path.write_text(
+        '{"path":"x","input_sha256":"a","settings_fingerprint":"s","status":"ok"}\n{"input_sha'
+    )
+    assert read_done(path) == {("x", "a", "s")}
     with ManifestWriter(path) as m:
-        m.write({"input_sha256": "c", "settings_fingerprint": "s", "status": "ok"})
-    assert read_done(path) == {("a", "s"), ("c", "s")}
+        m.write({"path": "z", "input_sha256": "c", "settings_fingerprint": "s", "status": "ok"})
+    assert read_done(path) == {("x", "a", "s"), ("z", "c", "s")}
 
 
 def test_mapping_file_is_private(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 __all__ = [
+    "DoneKey",
     "ManifestWriter",
     "MappingWriter",
     "iter_rows",
@@ -96,10 +97,17 @@ def iter_rows(path: Path) -> Iterator[dict[str, Any]]:
                 yield row
 
 
-def read_done(path: Path) -> set[tuple[str, str]]:
-    """(input SHA-256, settings fingerprint) of every input already processed ``ok``."""
+DoneKey = tuple[str, str, str]
+
+
+def read_done(path: Path) -> set[DoneKey]:
+    """(relative path, input SHA-256, settings fingerprint) of every input already ``ok``.
+
+    The path is part of the key: two inputs with the same content each need their output.
+    """
+    keys = ("path", "input_sha256", "settings_fingerprint")
     return {
-        (row["input_sha256"], row["settings_fingerprint"])
+        (row["path"], row["input_sha256"], row["settings_fingerprint"])
         for row in iter_rows(path)
-        if row.get("status") == "ok" and "input_sha256" in row and "settings_fingerprint" in row
+        if row.get("status") == "ok" and all(isinstance(row.get(k), str) for k in keys)
     }
