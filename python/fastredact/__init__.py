@@ -16,6 +16,8 @@ from fastredact.errors import (
     ModelNotFound,
     UnsupportedFormat,
 )
+from fastredact.redact import redact
+from fastredact.regions import Region
 
 __all__ = [
     "CorruptInput",
@@ -24,7 +26,9 @@ __all__ = [
     "InternalError",
     "LimitExceeded",
     "ModelNotFound",
+    "Region",
     "UnsupportedFormat",
     "__version__",
     "errors",
+    "redact",
 ]

@@ -2,12 +2,34 @@
 # Checked against the compiled module by `python -m mypy.stubtest fastredact._core`
 # (tests/test_typing.py), so it cannot drift from the bindings.
 
+import numpy as np
+import numpy.typing as npt
+
 __all__ = [
     "__version__",
     "_selftest_fail",
+    "redact",
+    "simd_levels",
 ]
 
 __version__: str
 
 def _selftest_fail(kind: str) -> None:
     """Fail on purpose as ``kind`` names (a core error kind, ``"panic"`` or ``"ok"``)."""
+
+def redact(
+    image: npt.NDArray[np.uint8],
+    boxes: npt.NDArray[np.float64],
+    shapes: npt.NDArray[np.uint8],
+    modes: npt.NDArray[np.uint8],
+    scale: float,
+    feather: int,
+    strength: float | None,
+    fill: tuple[int, int, int],
+    seed: int,
+    threads: int | None,
+) -> None:
+    """Redact ``image`` in place (use :func:`fastredact.redact`, which validates)."""
+
+def simd_levels() -> tuple[str, list[str]]:
+    """The instruction set in use and those this CPU supports."""

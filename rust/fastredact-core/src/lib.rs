@@ -4,6 +4,8 @@
 //! buffers. The PyO3 bindings (`fastredact-py`) are a thin layer over it.
 
 pub mod error;
+pub mod kernels;
+pub mod mask;
 pub mod selftest;
 
 pub use error::{Error, Result};
