@@ -16,15 +16,29 @@ from fastredact.errors import (
     ModelNotFound,
     UnsupportedFormat,
 )
+from fastredact.strip import (
+    FileResult,
+    RemovedItem,
+    StripResult,
+    strip_file,
+    strip_files,
+    strip_metadata,
+)
 
 __all__ = [
     "CorruptInput",
     "DetectorError",
     "FastRedactError",
+    "FileResult",
     "InternalError",
     "LimitExceeded",
     "ModelNotFound",
+    "RemovedItem",
+    "StripResult",
     "UnsupportedFormat",
     "__version__",
     "errors",
+    "strip_file",
+    "strip_files",
+    "strip_metadata",
 ]

@@ -6,6 +6,7 @@
 use pyo3::prelude::*;
 
 mod errors;
+mod metadata;
 
 use errors::{guarded, to_py_err};
 
@@ -23,5 +24,6 @@ fn _selftest_fail(py: Python<'_>, kind: &str) -> PyResult<()> {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", fastredact_core::VERSION)?;
     m.add_function(wrap_pyfunction!(_selftest_fail, m)?)?;
+    metadata::register(m)?;
     Ok(())
 }
