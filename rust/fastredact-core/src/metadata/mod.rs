@@ -12,6 +12,8 @@
 
 mod exif_min;
 pub mod files;
+#[cfg(test)]
+mod fuzz_tests;
 mod gif;
 mod jpeg;
 mod png;
