@@ -3,7 +3,7 @@
 //! reduced to its loop sub-block; drop comment, plain-text and every other application
 //! extension (XMP, ICC, vendor data) and everything after the trailer.
 
-use super::{Policy, Reader, Report, Stripped};
+use super::{Policy, Reader, Report};
 use crate::error::{Error, Result};
 use crate::metadata::Format;
 
@@ -33,9 +33,10 @@ fn color_table_len(packed: u8) -> usize {
     }
 }
 
-pub(super) fn strip(data: &[u8], _policy: &Policy) -> Result<Stripped> {
+pub(super) fn strip_into(data: &[u8], _policy: &Policy, out: &mut Vec<u8>) -> Result<Report> {
     let mut report = Report::new(Format::Gif);
-    let mut out = Vec::with_capacity(data.len());
+    out.clear();
+    out.reserve(data.len());
     let mut r = Reader::new(data, 0, "GIF");
     let header = r.take(13)?; // signature, version, logical screen descriptor
     out.extend_from_slice(header);
@@ -125,7 +126,7 @@ pub(super) fn strip(data: &[u8], _policy: &Policy) -> Result<Stripped> {
             }
         }
     }
-    Ok(Stripped { data: out, report })
+    Ok(report)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 use memchr::memchr;
 
 use super::exif_min::{minimal_exif_tiff, read_orientation};
-use super::{IccPolicy, OrientationPolicy, Policy, Reader, Report, Stripped};
+use super::{IccPolicy, OrientationPolicy, Policy, Reader, Report};
 use crate::error::{Error, Result};
 use crate::metadata::Format;
 
@@ -56,9 +56,10 @@ fn scan_end(data: &[u8], start: usize) -> Result<usize> {
     }
 }
 
-pub(super) fn strip(data: &[u8], policy: &Policy) -> Result<Stripped> {
+pub(super) fn strip_into(data: &[u8], policy: &Policy, out: &mut Vec<u8>) -> Result<Report> {
     let mut report = Report::new(Format::Jpeg);
-    let mut out = Vec::with_capacity(data.len());
+    out.clear();
+    out.reserve(data.len());
     out.extend_from_slice(&[0xFF, 0xD8]);
     let mut r = Reader::new(data, 2, "JPEG");
     let mut seen_frame = false;
@@ -111,11 +112,11 @@ pub(super) fn strip(data: &[u8], policy: &Policy) -> Result<Stripped> {
                     // Frame headers (SOF0–SOF15 except DHT, JPG and DAC).
                     0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => {
                         seen_frame = true;
-                        push_segment(&mut out, marker, payload)?;
+                        push_segment(out, marker, payload)?;
                     }
                     // DHT, DAC, DNL, DQT, DRI, DHP, EXP: needed to decode.
                     0xC4 | 0xCC | 0xDB | 0xDC | 0xDD | 0xDE | 0xDF => {
-                        push_segment(&mut out, marker, payload)?;
+                        push_segment(out, marker, payload)?;
                     }
                     0xDA => {
                         if !seen_frame {
@@ -123,7 +124,7 @@ pub(super) fn strip(data: &[u8], policy: &Policy) -> Result<Stripped> {
                                 "corrupt JPEG: scan at byte {at} before any frame header"
                             )));
                         }
-                        push_segment(&mut out, marker, payload)?;
+                        push_segment(out, marker, payload)?;
                         let start = r.pos;
                         let end = scan_end(data, start)?;
                         out.extend_from_slice(&data[start..end]);
@@ -136,7 +137,7 @@ pub(super) fn strip(data: &[u8], policy: &Policy) -> Result<Stripped> {
                             seen_jfif = true;
                             let mut jfif = payload[..12].to_vec();
                             jfif.extend_from_slice(&[0, 0]);
-                            push_segment(&mut out, 0xE0, &jfif)?;
+                            push_segment(out, 0xE0, &jfif)?;
                             if payload.len() > 14 {
                                 report.remove("jfif_thumbnail", payload.len() - 14);
                             }
@@ -158,7 +159,7 @@ pub(super) fn strip(data: &[u8], policy: &Policy) -> Result<Stripped> {
                                     let mut exif = b"Exif\0\0".to_vec();
                                     exif.extend_from_slice(&minimal_exif_tiff(o));
                                     replaced_by_itself = exif == payload;
-                                    push_segment(&mut out, 0xE1, &exif)?;
+                                    push_segment(out, 0xE1, &exif)?;
                                     wrote_exif = true;
                                 }
                             }
@@ -176,7 +177,7 @@ pub(super) fn strip(data: &[u8], policy: &Policy) -> Result<Stripped> {
                     0xE2 => {
                         if payload.starts_with(ICC_ID) {
                             if policy.icc == IccPolicy::Keep {
-                                push_segment(&mut out, 0xE2, payload)?;
+                                push_segment(out, 0xE2, payload)?;
                             } else {
                                 report.remove("icc", total);
                             }
@@ -191,7 +192,7 @@ pub(super) fn strip(data: &[u8], policy: &Policy) -> Result<Stripped> {
                     0xEE => {
                         if payload.starts_with(ADOBE_ID) && payload.len() >= 12 {
                             // "Adobe", version, flags0, flags1, colour transform.
-                            push_segment(&mut out, 0xEE, &payload[..12])?;
+                            push_segment(out, 0xEE, &payload[..12])?;
                             if payload.len() > 12 {
                                 report.remove("app_segment", payload.len() - 12);
                             }
@@ -207,7 +208,7 @@ pub(super) fn strip(data: &[u8], policy: &Policy) -> Result<Stripped> {
             }
         }
     }
-    Ok(Stripped { data: out, report })
+    Ok(report)
 }
 
 #[cfg(test)]

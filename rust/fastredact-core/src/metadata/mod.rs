@@ -214,11 +214,19 @@ pub struct Stripped {
 /// Errors: [`Error::UnsupportedFormat`] for unknown formats and formats without lossless
 /// surgery (the message names the format), [`Error::CorruptInput`] for malformed input.
 pub fn strip(data: &[u8], policy: &Policy) -> Result<Stripped> {
+    let mut out = Vec::new();
+    let report = strip_into(data, policy, &mut out)?;
+    Ok(Stripped { data: out, report })
+}
+
+/// Like [`strip`], writing the cleaned file into `out` (cleared first), so a caller that
+/// strips many files can reuse one buffer. On error `out` holds garbage.
+pub fn strip_into(data: &[u8], policy: &Policy, out: &mut Vec<u8>) -> Result<Report> {
     match sniff(data) {
-        Some(Format::Jpeg) => jpeg::strip(data, policy),
-        Some(Format::Png) => png::strip(data, policy),
-        Some(Format::WebP) => webp::strip(data, policy),
-        Some(Format::Gif) => gif::strip(data, policy),
+        Some(Format::Jpeg) => jpeg::strip_into(data, policy, out),
+        Some(Format::Png) => png::strip_into(data, policy, out),
+        Some(Format::WebP) => webp::strip_into(data, policy, out),
+        Some(Format::Gif) => gif::strip_into(data, policy, out),
         Some(other) => Err(Error::UnsupportedFormat(format!(
             "{} files cannot be stripped losslessly (no container surgery for this format)",
             other.name().to_uppercase()

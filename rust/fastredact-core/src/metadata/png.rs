@@ -7,7 +7,7 @@
 //! policy. Dropped: tEXt, zTXt, iTXt, eXIf, tIME, caBX (C2PA) and every other chunk.
 
 use super::exif_min::{minimal_exif_tiff, read_orientation};
-use super::{IccPolicy, OrientationPolicy, Policy, Reader, Report, Stripped};
+use super::{IccPolicy, OrientationPolicy, Policy, Reader, Report};
 use crate::error::{Error, Result};
 use crate::metadata::Format;
 
@@ -53,9 +53,10 @@ fn removed_kind(kind: &[u8; 4]) -> &'static str {
     }
 }
 
-pub(super) fn strip(data: &[u8], policy: &Policy) -> Result<Stripped> {
+pub(super) fn strip_into(data: &[u8], policy: &Policy, out: &mut Vec<u8>) -> Result<Report> {
     let mut report = Report::new(Format::Png);
-    let mut out = Vec::with_capacity(data.len());
+    out.clear();
+    out.reserve(data.len());
     out.extend_from_slice(SIGNATURE);
     let mut r = Reader::new(data, SIGNATURE.len(), "PNG");
     let mut first = true;
@@ -133,7 +134,7 @@ pub(super) fn strip(data: &[u8], policy: &Policy) -> Result<Stripped> {
                     if let Some(o) = orientation.filter(|&o| o != 1) {
                         let minimal = minimal_exif_tiff(o);
                         replaced_by_itself = minimal == body;
-                        push_chunk(&mut out, b"eXIf", &minimal);
+                        push_chunk(out, b"eXIf", &minimal);
                         wrote_exif = true;
                     }
                 }
@@ -152,7 +153,7 @@ pub(super) fn strip(data: &[u8], policy: &Policy) -> Result<Stripped> {
             }
         }
     }
-    Ok(Stripped { data: out, report })
+    Ok(report)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 
 use super::exif_min::{minimal_exif_tiff, read_orientation};
-use super::{IccPolicy, OrientationPolicy, Policy, Reader, Report, Stripped};
+use super::{IccPolicy, OrientationPolicy, Policy, Reader, Report};
 use crate::error::{Error, Result};
 use crate::metadata::Format;
 
@@ -64,7 +64,7 @@ fn removed_kind(fourcc: &[u8; 4]) -> &'static str {
     }
 }
 
-pub(super) fn strip(data: &[u8], policy: &Policy) -> Result<Stripped> {
+pub(super) fn strip_into(data: &[u8], policy: &Policy, out: &mut Vec<u8>) -> Result<Report> {
     let mut report = Report::new(Format::WebP);
     let mut r = Reader::new(data, 4, "WebP");
     let riff_size = r.u32_le()? as usize;
@@ -176,11 +176,12 @@ pub(super) fn strip(data: &[u8], policy: &Policy) -> Result<Stripped> {
         }
     }
     let size = u32::try_from(body.len()).map_err(|_| corrupt("WebP too large to write".into()))?;
-    let mut out = Vec::with_capacity(body.len() + 8);
+    out.clear();
+    out.reserve(body.len() + 8);
     out.extend_from_slice(b"RIFF");
     out.extend_from_slice(&size.to_le_bytes());
     out.extend_from_slice(&body);
-    Ok(Stripped { data: out, report })
+    Ok(report)
 }
 
 #[cfg(test)]
