@@ -18,6 +18,14 @@ from fastredact.errors import (
 )
 from fastredact.redact import redact
 from fastredact.regions import Region
+from fastredact.strip import (
+    RemovedItem,
+    StripFileResult,
+    StripResult,
+    strip_file,
+    strip_files,
+    strip_metadata,
+)
 
 __all__ = [
     "CorruptInput",
@@ -27,8 +35,14 @@ __all__ = [
     "LimitExceeded",
     "ModelNotFound",
     "Region",
+    "RemovedItem",
+    "StripFileResult",
+    "StripResult",
     "UnsupportedFormat",
     "__version__",
     "errors",
     "redact",
+    "strip_file",
+    "strip_files",
+    "strip_metadata",
 ]

@@ -10,6 +10,9 @@ __all__ = [
     "_selftest_fail",
     "redact",
     "simd_levels",
+    "sniff_format",
+    "strip_files",
+    "strip_metadata",
 ]
 
 __version__: str
@@ -33,3 +36,19 @@ def redact(
 
 def simd_levels() -> tuple[str, list[str]]:
     """The instruction set in use and those this CPU supports."""
+def sniff_format(data: bytes) -> str | None:
+    """The container format sniffed from the content, or ``None`` when unknown."""
+
+def strip_metadata(
+    data: bytes, icc: str = "keep", orientation: str = "keep"
+) -> tuple[bytes, str, list[tuple[str, int, int]], int | None]:
+    """Strip metadata: ``(cleaned, format, [(kind, count, bytes)], input orientation)``."""
+
+def strip_files(
+    pairs: list[tuple[str, str]],
+    icc: str = "keep",
+    orientation: str = "keep",
+    threads: int | None = None,
+) -> list[tuple[str | None, list[tuple[str, int, int]], int | None, str | None, str | None]]:
+    """Strip ``(src, dst)`` files in parallel: ``(format, removed, orientation, error kind,
+    error message)`` per file, in input order."""

@@ -6,6 +6,7 @@
 pub mod error;
 pub mod kernels;
 pub mod mask;
+pub mod metadata;
 pub mod selftest;
 
 pub use error::{Error, Result};

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 
 mod errors;
 mod kernels;
+mod metadata;
 
 use errors::{guarded, to_py_err};
 
@@ -25,5 +26,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", fastredact_core::VERSION)?;
     m.add_function(wrap_pyfunction!(_selftest_fail, m)?)?;
     kernels::register(m)?;
+    metadata::register(m)?;
     Ok(())
 }

@@ -1,0 +1,357 @@
+//! Lossless metadata stripping: container surgery that keeps every byte the decoder needs
+//! (copied unchanged) and drops everything else.
+//!
+//! The format is sniffed from the content, never from a file name. JPEG, PNG, WebP and GIF
+//! are rewritten losslessly; every other recognised format is refused with
+//! [`Error::UnsupportedFormat`] (the Python layer may re-encode some of them), and so is
+//! anything unknown. Malformed or truncated input is [`Error::CorruptInput`]. Nothing is
+//! ever passed through unstripped.
+//!
+//! The walkers never index out of bounds: every read goes through [`Reader`], which returns
+//! `CorruptInput` when the input ends early.
+
+mod exif_min;
+pub mod files;
+#[cfg(test)]
+mod fuzz_tests;
+mod gif;
+mod jpeg;
+mod png;
+mod webp;
+
+use crate::error::{Error, Result};
+
+pub use exif_min::{minimal_exif_tiff, read_orientation};
+
+/// A container format recognised from the first bytes of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Jpeg,
+    Png,
+    WebP,
+    Gif,
+    /// TIFF and the TIFF-based camera RAWs (DNG, CR2, NEF, ARW, …); BigTIFF too.
+    Tiff,
+    /// ISO-BMFF still images: HEIC / HEIF.
+    Heif,
+    /// ISO-BMFF AVIF.
+    Avif,
+    /// JPEG XL, bare codestream or ISO-BMFF container.
+    Jxl,
+}
+
+impl Format {
+    /// A short stable name (`"jpeg"`, `"png"`, …) used in reports and by the Python layer.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Jpeg => "jpeg",
+            Format::Png => "png",
+            Format::WebP => "webp",
+            Format::Gif => "gif",
+            Format::Tiff => "tiff",
+            Format::Heif => "heif",
+            Format::Avif => "avif",
+            Format::Jxl => "jxl",
+        }
+    }
+
+    /// Whether [`strip`] rewrites this format losslessly (the others are refused).
+    pub fn is_lossless(self) -> bool {
+        matches!(
+            self,
+            Format::Jpeg | Format::Png | Format::WebP | Format::Gif
+        )
+    }
+}
+
+/// Recognise the container format from the content. `None` means unknown.
+pub fn sniff(data: &[u8]) -> Option<Format> {
+    let starts = |magic: &[u8]| data.starts_with(magic);
+    if starts(&[0xFF, 0xD8, 0xFF]) {
+        return Some(Format::Jpeg);
+    }
+    if starts(b"\x89PNG\r\n\x1a\n") {
+        return Some(Format::Png);
+    }
+    if starts(b"RIFF") && data.get(8..12) == Some(b"WEBP") {
+        return Some(Format::WebP);
+    }
+    if starts(b"GIF87a") || starts(b"GIF89a") {
+        return Some(Format::Gif);
+    }
+    if starts(b"II*\0") || starts(b"MM\0*") || starts(b"II+\0") || starts(b"MM\0+") {
+        return Some(Format::Tiff);
+    }
+    if starts(&[0xFF, 0x0A]) || starts(b"\0\0\0\x0cJXL \r\n\x87\n") {
+        return Some(Format::Jxl);
+    }
+    if data.get(4..8) == Some(b"ftyp") {
+        let brand = data.get(8..12)?;
+        return match brand {
+            b"avif" | b"avis" => Some(Format::Avif),
+            b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1"
+            | b"mif2" => Some(Format::Heif),
+            _ => None,
+        };
+    }
+    None
+}
+
+/// What to do with the embedded colour profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IccPolicy {
+    /// Keep it (it changes how the pixels display; it rarely identifies anyone).
+    #[default]
+    Keep,
+    /// Drop it.
+    Drop,
+}
+
+/// What to do with the EXIF Orientation tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrientationPolicy {
+    /// Keep a minimal EXIF block holding Orientation only (when it is not 1), so the picture
+    /// still displays upright.
+    #[default]
+    Keep,
+    /// Drop all EXIF, Orientation included.
+    Drop,
+}
+
+/// The stripping policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Policy {
+    pub icc: IccPolicy,
+    pub orientation: OrientationPolicy,
+}
+
+impl Policy {
+    /// Parse the Python-facing names: `icc` is `"keep"|"drop"`, `orientation` is
+    /// `"keep"|"drop"`.
+    pub fn parse(icc: &str, orientation: &str) -> Result<Policy> {
+        let icc = match icc {
+            "keep" => IccPolicy::Keep,
+            "drop" => IccPolicy::Drop,
+            other => {
+                return Err(Error::InvalidArgument(format!(
+                    "icc must be \"keep\" or \"drop\", not {other:?}"
+                )))
+            }
+        };
+        let orientation = match orientation {
+            "keep" => OrientationPolicy::Keep,
+            "drop" => OrientationPolicy::Drop,
+            other => {
+                return Err(Error::InvalidArgument(format!(
+                    "orientation must be \"keep\" or \"drop\", not {other:?}"
+                )))
+            }
+        };
+        Ok(Policy { icc, orientation })
+    }
+}
+
+/// One kind of removed content, with how many pieces and bytes of it went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removed {
+    /// A short stable name: `"exif"`, `"xmp"`, `"trailer"`, `"comment"`, …
+    pub kind: &'static str,
+    /// How many segments / chunks / blocks of this kind were removed.
+    pub count: u64,
+    /// How many bytes of the input they took (headers included).
+    pub bytes: u64,
+}
+
+/// What a strip did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub format: Format,
+    /// Removed content by kind, in order of first appearance.
+    pub removed: Vec<Removed>,
+    /// The EXIF Orientation (1–8) found in the input, whatever the policy; `None` when absent.
+    pub orientation: Option<u16>,
+}
+
+impl Report {
+    fn new(format: Format) -> Report {
+        Report {
+            format,
+            removed: Vec::new(),
+            orientation: None,
+        }
+    }
+
+    /// Record `bytes` bytes of `kind` as removed.
+    fn remove(&mut self, kind: &'static str, bytes: usize) {
+        let bytes = bytes as u64;
+        if let Some(entry) = self.removed.iter_mut().find(|r| r.kind == kind) {
+            entry.count += 1;
+            entry.bytes += bytes;
+        } else {
+            self.removed.push(Removed {
+                kind,
+                count: 1,
+                bytes,
+            });
+        }
+    }
+
+    /// Total bytes removed, all kinds together.
+    pub fn removed_bytes(&self) -> u64 {
+        self.removed.iter().map(|r| r.bytes).sum()
+    }
+}
+
+/// The cleaned file and the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stripped {
+    pub data: Vec<u8>,
+    pub report: Report,
+}
+
+/// Strip every piece of metadata the policy does not keep.
+///
+/// Errors: [`Error::UnsupportedFormat`] for unknown formats and formats without lossless
+/// surgery (the message names the format), [`Error::CorruptInput`] for malformed input.
+pub fn strip(data: &[u8], policy: &Policy) -> Result<Stripped> {
+    let mut out = Vec::new();
+    let report = strip_into(data, policy, &mut out)?;
+    Ok(Stripped { data: out, report })
+}
+
+/// Like [`strip`], writing the cleaned file into `out` (cleared first), so a caller that
+/// strips many files can reuse one buffer. On error `out` holds garbage.
+pub fn strip_into(data: &[u8], policy: &Policy, out: &mut Vec<u8>) -> Result<Report> {
+    match sniff(data) {
+        Some(Format::Jpeg) => jpeg::strip_into(data, policy, out),
+        Some(Format::Png) => png::strip_into(data, policy, out),
+        Some(Format::WebP) => webp::strip_into(data, policy, out),
+        Some(Format::Gif) => gif::strip_into(data, policy, out),
+        Some(other) => Err(Error::UnsupportedFormat(format!(
+            "{} files cannot be stripped losslessly (no container surgery for this format)",
+            other.name().to_uppercase()
+        ))),
+        None => Err(Error::UnsupportedFormat(
+            "unknown file format (not JPEG, PNG, WebP or GIF)".into(),
+        )),
+    }
+}
+
+/// A bounds-checked cursor over the input: every read that would run past the end is a
+/// [`Error::CorruptInput`] naming the format.
+struct Reader<'a> {
+    data: &'a [u8],
+    pos: usize,
+    what: &'static str,
+}
+
+impl<'a> Reader<'a> {
+    fn new(data: &'a [u8], pos: usize, what: &'static str) -> Reader<'a> {
+        Reader { data, pos, what }
+    }
+
+    fn truncated(&self) -> Error {
+        Error::CorruptInput(format!(
+            "truncated {} (ends at byte {})",
+            self.what,
+            self.data.len()
+        ))
+    }
+
+    fn remaining(&self) -> usize {
+        self.data.len().saturating_sub(self.pos)
+    }
+
+    fn u8(&mut self) -> Result<u8> {
+        let b = *self.data.get(self.pos).ok_or_else(|| self.truncated())?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self.pos.checked_add(n).ok_or_else(|| self.truncated())?;
+        let s = self
+            .data
+            .get(self.pos..end)
+            .ok_or_else(|| self.truncated())?;
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn u16_be(&mut self) -> Result<u16> {
+        let s = self.take(2)?;
+        Ok(u16::from_be_bytes([s[0], s[1]]))
+    }
+
+    fn u32_be(&mut self) -> Result<u32> {
+        let s = self.take(4)?;
+        Ok(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+    }
+
+    fn u32_le(&mut self) -> Result<u32> {
+        let s = self.take(4)?;
+        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_by_content() {
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some(Format::Jpeg));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n...."), Some(Format::Png));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some(Format::WebP));
+        assert_eq!(sniff(b"RIFF\0\0\0\0AVI LIST"), None);
+        assert_eq!(sniff(b"GIF89a"), Some(Format::Gif));
+        assert_eq!(sniff(b"II*\0\x08\0\0\0"), Some(Format::Tiff));
+        assert_eq!(sniff(b"\0\0\0\x18ftypheic"), Some(Format::Heif));
+        assert_eq!(sniff(b"\0\0\0\x18ftypavif"), Some(Format::Avif));
+        assert_eq!(sniff(b"\0\0\0\x18ftypqt  "), None);
+        assert_eq!(sniff(&[0xFF, 0x0A, 0x00]), Some(Format::Jxl));
+        assert_eq!(sniff(b""), None);
+        assert_eq!(sniff(b"hello"), None);
+    }
+
+    #[test]
+    fn unknown_and_unsupported_are_refused() {
+        let p = Policy::default();
+        assert_eq!(
+            strip(b"hello world", &p).unwrap_err().kind(),
+            "unsupported_format"
+        );
+        let e = strip(b"II*\0\x08\0\0\0\0\0", &p).unwrap_err();
+        assert_eq!(e.kind(), "unsupported_format");
+        assert!(e.message().contains("TIFF"));
+        assert_eq!(strip(b"", &p).unwrap_err().kind(), "unsupported_format");
+    }
+
+    #[test]
+    fn policy_names() {
+        assert_eq!(Policy::parse("keep", "keep").unwrap(), Policy::default());
+        let p = Policy::parse("drop", "drop").unwrap();
+        assert_eq!(p.icc, IccPolicy::Drop);
+        assert_eq!(p.orientation, OrientationPolicy::Drop);
+        assert_eq!(
+            Policy::parse("maybe", "keep").unwrap_err().kind(),
+            "invalid_argument"
+        );
+        assert_eq!(
+            Policy::parse("keep", "bake").unwrap_err().kind(),
+            "invalid_argument"
+        );
+    }
+
+    #[test]
+    fn report_merges_kinds() {
+        let mut r = Report::new(Format::Jpeg);
+        r.remove("exif", 10);
+        r.remove("xmp", 5);
+        r.remove("exif", 3);
+        assert_eq!(r.removed.len(), 2);
+        assert_eq!(r.removed[0].count, 2);
+        assert_eq!(r.removed[0].bytes, 13);
+        assert_eq!(r.removed_bytes(), 18);
+    }
+}

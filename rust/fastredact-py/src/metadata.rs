@@ -1,0 +1,109 @@
+//! Bindings of `fastredact_core::metadata`: strip bytes, or a batch of files with the GIL
+//! released. Results are plain tuples; `fastredact.strip` wraps them in dataclasses.
+
+use std::path::PathBuf;
+
+use fastredact_core::metadata::{self, files, Policy, Report};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::errors::{guarded, to_py_err};
+
+/// (kind, count, bytes) for each kind of removed content.
+type Removed = Vec<(&'static str, u64, u64)>;
+
+fn removed(report: &Report) -> Removed {
+    report
+        .removed
+        .iter()
+        .map(|r| (r.kind, r.count, r.bytes))
+        .collect()
+}
+
+/// The container format sniffed from the content (`"jpeg"`, `"png"`, `"webp"`, `"gif"`,
+/// `"tiff"`, `"heif"`, `"avif"`, `"jxl"`), or `None` when unknown.
+#[pyfunction]
+fn sniff_format(data: &[u8]) -> Option<&'static str> {
+    metadata::sniff(data).map(|f| f.name())
+}
+
+/// Strip metadata from an encoded image. Returns `(cleaned bytes, format, removed,
+/// orientation)`, where `removed` lists `(kind, count, bytes)` and `orientation` is the
+/// EXIF Orientation found in the input (or `None`).
+#[pyfunction]
+#[pyo3(signature = (data, icc = "keep", orientation = "keep"))]
+#[allow(clippy::type_complexity)]
+fn strip_metadata<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    icc: &str,
+    orientation: &str,
+) -> PyResult<(Bound<'py, PyBytes>, &'static str, Removed, Option<u16>)> {
+    guarded(|| {
+        let policy = Policy::parse(icc, orientation).map_err(to_py_err)?;
+        let stripped = py
+            .detach(|| metadata::strip(data, &policy))
+            .map_err(to_py_err)?;
+        Ok((
+            PyBytes::new(py, &stripped.data),
+            stripped.report.format.name(),
+            removed(&stripped.report),
+            stripped.report.orientation,
+        ))
+    })
+}
+
+/// One file's outcome: `(format, removed, orientation, error_kind, error_message)`; on
+/// success the error fields are `None`, on failure the others are.
+type FileOutcome = (
+    Option<&'static str>,
+    Removed,
+    Option<u16>,
+    Option<&'static str>,
+    Option<String>,
+);
+
+/// Strip many files (`(src, dst)` pairs) in parallel with the GIL released. Each output is
+/// written atomically; one failure does not stop the batch.
+#[pyfunction]
+#[pyo3(signature = (pairs, icc = "keep", orientation = "keep", threads = None))]
+fn strip_files(
+    py: Python<'_>,
+    pairs: Vec<(PathBuf, PathBuf)>,
+    icc: &str,
+    orientation: &str,
+    threads: Option<usize>,
+) -> PyResult<Vec<FileOutcome>> {
+    guarded(|| {
+        let policy = Policy::parse(icc, orientation).map_err(to_py_err)?;
+        let results = py
+            .detach(|| files::strip_files(&pairs, &policy, threads))
+            .map_err(to_py_err)?;
+        Ok(results
+            .into_iter()
+            .map(|r| match r {
+                Ok(report) => (
+                    Some(report.format.name()),
+                    removed(&report),
+                    report.orientation,
+                    None,
+                    None,
+                ),
+                Err(e) => (
+                    None,
+                    Vec::new(),
+                    None,
+                    Some(e.kind()),
+                    Some(e.message().to_owned()),
+                ),
+            })
+            .collect())
+    })
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(sniff_format, m)?)?;
+    m.add_function(wrap_pyfunction!(strip_metadata, m)?)?;
+    m.add_function(wrap_pyfunction!(strip_files, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,213 @@
+"""The ExifTool oracle: every real fixture we strip shows no metadata group outside an
+allowlist in ``exiftool -j -G1 -a -u``; every fixture we do not strip is refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import REQUIRE_SHARED_DATA
+from fastredact import _core, strip_metadata
+from fastredact.errors import UnsupportedFormat
+
+FOLDERS = ("exiftool", "mat2", "exif-samples", "img-parts", "exif-rs", "little_exif")
+LOSSLESS = {"jpeg", "png", "webp", "gif"}
+REFUSED = {"tiff", "heif", "avif", "jxl"}
+
+# Groups whose every tag describes the container or the pixels, never the picture's origin.
+ALLOWED_GROUPS = {
+    "System",  # the file system (name, size, dates of the output file itself)
+    "Composite",  # derived from the allowed tags
+    "JFIF",
+    "Adobe",
+    "ICC_Profile",
+    "ICC-header",
+    "ICC-meas",
+    "ICC-view",
+    "ICC-chrm",
+    "PNG-pHYs",
+}
+# Groups where only some tags are allowed (the others would be metadata).
+ALLOWED_TAGS = {
+    "ExifTool": {"ExifToolVersion"},  # no Warning / Error: nothing odd left in the file
+    "File": {
+        "FileType",
+        "FileTypeExtension",
+        "MIMEType",
+        "ImageWidth",
+        "ImageHeight",
+        "EncodingProcess",
+        "BitsPerSample",
+        "ColorComponents",
+        "YCbCrSubSampling",
+        "ExifByteOrder",  # from the minimal orientation-only EXIF
+    },
+    "IFD0": {"Orientation"},
+    "PNG": {
+        "ImageWidth",
+        "ImageHeight",
+        "BitDepth",
+        "ColorType",
+        "Compression",
+        "Filter",
+        "Interlace",
+        "Palette",
+        "Gamma",
+        "WhitePointX",
+        "WhitePointY",
+        "RedX",
+        "RedY",
+        "GreenX",
+        "GreenY",
+        "BlueX",
+        "BlueY",
+        "SRGBRendering",
+        "SignificantBits",
+        "Transparency",
+        "AnimationFrames",
+        "AnimationPlays",
+        "ProfileName",
+    },
+    "RIFF": {
+        "WebP_Flags",
+        "ImageWidth",
+        "ImageHeight",
+        "VP8Version",
+        "HorizontalScale",
+        "VerticalScale",
+        "AlphaPreprocessing",
+        "AlphaFiltering",
+        "AlphaCompression",
+        "BackgroundColor",
+        "AnimationLoopCount",
+        "Duration",
+        "FrameCount",
+    },
+    "GIF": {
+        "GIFVersion",
+        "ImageWidth",
+        "ImageHeight",
+        "HasColorMap",
+        "ColorResolutionDepth",
+        "BitsPerPixel",
+        "BackgroundColor",
+        "PixelAspectRatio",
+        "AnimationIterations",
+        "TransparentColor",
+        "Duration",
+        "FrameCount",
+    },
+}
+
+
+def violations(record: dict[str, object]) -> list[str]:
+    """The tags of one ``exiftool -j -G1`` record that are outside the allowlist."""
+    bad = []
+    for key, value in record.items():
+        if key == "SourceFile":
+            continue
+        group, _, tag = key.partition(":")
+        if group in ALLOWED_GROUPS:
+            continue
+        if tag in ALLOWED_TAGS.get(group, set()):
+            continue
+        bad.append(f"{key}={value!r}"[:120])
+    return bad
+
+
+def exiftool_records(paths: list[Path]) -> list[dict[str, object]]:
+    done = subprocess.run(
+        ["exiftool", "-j", "-G1", "-a", "-u", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    records: list[dict[str, object]] = json.loads(done.stdout)
+    return records
+
+
+@pytest.fixture(scope="module")
+def exiftool() -> str:
+    path = shutil.which("exiftool")
+    if path is None:
+        if REQUIRE_SHARED_DATA:
+            pytest.fail("exiftool is required in CI (apt-get install libimage-exiftool-perl)")
+        pytest.skip("exiftool not installed (apt-get install libimage-exiftool-perl)")
+    return path
+
+
+def shared_inputs(shared_data: Path) -> list[Path]:
+    files = []
+    for folder in FOLDERS:
+        root = shared_data / folder
+        if not root.is_dir():
+            raise FileNotFoundError(f"expected shared folder {root} is missing")
+        files += [
+            p
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and p.suffix.lower() not in {".md", ".rst", ""}
+        ]
+    return files
+
+
+def test_allowlist_catches_metadata() -> None:
+    """The oracle can fail: typical leaks are flagged, container facts are not."""
+    leaky = {
+        "SourceFile": "x.jpg",
+        "File:Comment": "hello",
+        "GPS:GPSLatitude": "1",
+        "IFD0:Make": "Canon",
+        "IFD1:ThumbnailImage": "(Binary)",
+        "XMP-dc:Creator": "me",
+        "PNG:Author": "me",
+        "ExifTool:Warning": "[minor] Trailer data after JPEG EOI",
+        "MPF0:MPFVersion": "0100",
+        "IFD0:Orientation": "Rotate 90 CW",
+        "File:ImageWidth": 8,
+    }
+    bad = violations(leaky)
+    assert len(bad) == 8, bad
+
+
+def test_every_shared_fixture_is_clean_or_refused(
+    shared_data: Path, exiftool: str, tmp_path: Path
+) -> None:
+    outputs: dict[Path, Path] = {}
+    refused: dict[str, int] = {}
+    for index, src in enumerate(shared_inputs(shared_data)):
+        data = src.read_bytes()
+        fmt = _core.sniff_format(data)
+        if fmt in LOSSLESS:
+            result = strip_metadata(data)
+            dst = tmp_path / f"{index:03d}-{src.name}"
+            dst.write_bytes(result.data)
+            outputs[dst] = src
+        else:
+            with pytest.raises(UnsupportedFormat):
+                strip_metadata(data)
+            key = fmt or "unknown"
+            refused[key] = refused.get(key, 0) + 1
+    assert len(outputs) >= 90, f"only {len(outputs)} fixtures stripped"
+    assert set(refused) <= REFUSED | {"unknown"}
+    failures = []
+    records = exiftool_records(list(outputs))
+    assert len(records) == len(outputs)
+    for record in records:
+        bad = violations(record)
+        if bad:
+            src = outputs[Path(str(record["SourceFile"]))]
+            failures.append(f"{src}: {bad[:5]}")
+    assert not failures, "\n".join(failures)
+
+
+def test_inputs_do_leak_according_to_the_oracle(shared_data: Path, exiftool: str) -> None:
+    """Before stripping, the same oracle flags the GPS fixtures (so it is not vacuous)."""
+    gps = sorted((shared_data / "exif-samples").rglob("DSCN00*.jpg"))
+    assert gps
+    for record in exiftool_records(gps):
+        assert any(v.startswith("GPS:") for v in violations(record)), record["SourceFile"]
