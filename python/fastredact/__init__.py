@@ -7,6 +7,18 @@ from __future__ import annotations
 
 from fastredact import errors
 from fastredact._core import __version__
+from fastredact.detect import (
+    CascadeDetector,
+    CenterFace,
+    Detections,
+    Detector,
+    MultiDetector,
+    TiledDetector,
+    YoloDetector,
+    default_detector,
+    load_detector,
+    model_status,
+)
 from fastredact.errors import (
     CorruptInput,
     DetectorError,
@@ -18,13 +30,23 @@ from fastredact.errors import (
 )
 
 __all__ = [
+    "CascadeDetector",
+    "CenterFace",
     "CorruptInput",
+    "Detections",
+    "Detector",
     "DetectorError",
     "FastRedactError",
     "InternalError",
     "LimitExceeded",
     "ModelNotFound",
+    "MultiDetector",
+    "TiledDetector",
     "UnsupportedFormat",
+    "YoloDetector",
     "__version__",
+    "default_detector",
     "errors",
+    "load_detector",
+    "model_status",
 ]

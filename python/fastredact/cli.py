@@ -14,12 +14,13 @@ from types import ModuleType
 
 from fastredact import __version__
 from fastredact.commands import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
+from fastredact.commands import models as models_command
 from fastredact.errors import FastRedactError
 
 __all__ = ["EXIT_OK", "EXIT_SOME_FAILED", "EXIT_USAGE", "build_parser", "main"]
 
 # Subcommand modules, in the order `--help` lists them (see fastredact/commands/__init__.py).
-COMMANDS: tuple[ModuleType, ...] = ()
+COMMANDS: tuple[ModuleType, ...] = (models_command,)
 
 DESCRIPTION = """\
 Anonymize photos and videos before they are shared or used to train models:
