@@ -84,8 +84,9 @@ def plan_tiles(
         h = min(window, height)
         for x in _starts(width, window, overlap):
             w = min(window, width)
-            out_w = max(1, round(w * scale))
-            out_h = max(1, round(h * scale))
+            # A whole window maps to exactly tile_size (the scale is rounded to match).
+            out_w = max(1, round(w * tile_size / window))
+            out_h = max(1, round(h * tile_size / window))
             tiles.append(Tile(x, y, w, h, out_w / w, out_h / h))
     return tiles
 
@@ -194,7 +195,10 @@ class TiledDetector:
 
     def detect(self, image: RGBImage) -> Detections:
         """Objects in ``image`` from all passes, merged, thresholded and size-filtered."""
-        passes = self.detect_passes(image)
+        return self.merge(self.detect_passes(image))
+
+    def merge(self, passes: Sequence[tuple[Tile, Detections]]) -> Detections:
+        """Threshold, merge and size-filter the output of :meth:`detect_passes`."""
         found = self.above_threshold(Detections.concat(d for _, d in passes))
         merged = merge_passes(found, self.merge_iou)
         if self.min_size > 0 and len(merged):
