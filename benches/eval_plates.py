@@ -18,7 +18,14 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageOps
 
-from fastredact.detect import Detector, load_detector
+from fastredact.detect import (
+    DEFAULTS,
+    CascadeDetector,
+    Detector,
+    TiledDetector,
+    find_model,
+    load_detector,
+)
 from fastredact.detect.nms import iou_matrix
 from fastredact.errors import FastRedactError
 
@@ -88,14 +95,26 @@ def evaluate(detector: Detector, folder: Path) -> dict[str, float]:
     }
 
 
+def _cascade(name: str, min_neighbors: int) -> Detector:
+    spec = DEFAULTS["cascade"]
+    return TiledDetector(
+        CascadeDetector(find_model(name), min_neighbors=min_neighbors),
+        full_size=spec.full_size,
+        tile_scales=spec.tile_scales,
+        tile_size=spec.tile_size,
+        overlap=spec.overlap,
+        threshold=spec.threshold,
+    )
+
+
 OPTIONS: dict[str, Callable[[], Detector]] = {
-    "haar-plate (default: native + x2 tiles)": lambda: load_detector("haar-plate", threads=1),
+    "haar-plate (default: native + x2 tiles, min_neighbors 2)": lambda: load_detector("haar-plate"),
+    "haar-plate, min_neighbors 3 (OpenCV's usual)": lambda: _cascade("haar-plate", 3),
+    "haar-plate, min_neighbors 1": lambda: _cascade("haar-plate", 1),
     "haar-plate, native only": lambda: load_detector("haar-plate", tile_scales=()),
     "haar-plate-16 (native + x2 tiles)": lambda: load_detector("haar-plate-16"),
     "haar-plate-16, native only": lambda: load_detector("haar-plate-16", tile_scales=()),
-    "platedet (YOLOv8s-seg, AGPL, opt-in), threshold 0.25": lambda: load_detector(
-        "platedet", threads=1
-    ),
+    "platedet (YOLOv8s-seg, AGPL, opt-in), threshold 0.25": lambda: load_detector("platedet"),
 }
 
 
