@@ -7,6 +7,18 @@ from __future__ import annotations
 
 from fastredact import errors
 from fastredact._core import __version__
+from fastredact.detect import (
+    CascadeDetector,
+    CenterFace,
+    Detections,
+    Detector,
+    MultiDetector,
+    TiledDetector,
+    YoloDetector,
+    default_detector,
+    load_detector,
+    model_status,
+)
 from fastredact.errors import (
     CorruptInput,
     DetectorError,
@@ -28,19 +40,29 @@ from fastredact.strip import (
 )
 
 __all__ = [
+    "CascadeDetector",
+    "CenterFace",
     "CorruptInput",
+    "Detections",
+    "Detector",
     "DetectorError",
     "FastRedactError",
     "InternalError",
     "LimitExceeded",
     "ModelNotFound",
+    "MultiDetector",
     "Region",
     "RemovedItem",
     "StripFileResult",
     "StripResult",
+    "TiledDetector",
     "UnsupportedFormat",
+    "YoloDetector",
     "__version__",
+    "default_detector",
     "errors",
+    "load_detector",
+    "model_status",
     "redact",
     "strip_file",
     "strip_files",

@@ -1,0 +1,147 @@
+"""Plate recall and false positives per image on ``openimages-plates/valid``, per option.
+
+Run: ``python benches/eval_plates.py [--data ../shared/data]`` (prints a Markdown table).
+Labels are oriented boxes ``cls x1 y1 x2 y2 x3 y3 x4 y4`` (normalised); class 0 is a plate.
+They become axis-aligned boxes; a detection matches an unmatched plate at IoU >= 0.3
+(greedy, by decreasing score); every unmatched detection is a false positive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageOps
+
+from fastredact.detect import (
+    DEFAULTS,
+    CascadeDetector,
+    Detector,
+    TiledDetector,
+    find_model,
+    load_detector,
+)
+from fastredact.detect.nms import iou_matrix
+from fastredact.errors import FastRedactError
+
+MATCH_IOU = 0.3
+
+
+def load_rgb(path: Path) -> NDArray[np.uint8]:
+    with Image.open(path) as im:
+        return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+
+
+def plate_boxes(label_file: Path, width: int, height: int) -> NDArray[np.float32]:
+    rows = []
+    for line in label_file.read_text().splitlines():
+        parts = line.split()
+        if not parts or parts[0] != "0":
+            continue
+        pts = np.asarray(parts[1:9], np.float64).reshape(4, 2) * (width, height)
+        rows.append([pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max()])
+    return np.asarray(rows, np.float32).reshape(-1, 4)
+
+
+def samples(folder: Path) -> Iterator[tuple[Path, NDArray[np.uint8], NDArray[np.float32]]]:
+    for image_path in sorted((folder / "images").iterdir()):
+        image = load_rgb(image_path)
+        label = folder / "labels" / (image_path.stem + ".txt")
+        truth = plate_boxes(label, image.shape[1], image.shape[0]) if label.exists() else None
+        yield image_path, image, truth if truth is not None else np.zeros((0, 4), np.float32)
+
+
+def match(
+    truth: NDArray[np.float32], boxes: NDArray[np.float32], scores: NDArray[np.float32]
+) -> int:
+    """Number of plates matched (each at most once)."""
+    if len(truth) == 0 or len(boxes) == 0:
+        return 0
+    iou = iou_matrix(boxes[np.argsort(-scores)], truth)
+    used = np.zeros(len(truth), np.bool_)
+    hits = 0
+    for row in iou:
+        row = np.where(used, -1.0, row)
+        j = int(row.argmax())
+        if row[j] >= MATCH_IOU:
+            used[j] = True
+            hits += 1
+    return hits
+
+
+def evaluate(detector: Detector, folder: Path) -> dict[str, float]:
+    plates = hits = dets_total = images = 0
+    started = time.perf_counter()
+    for _, image, truth in samples(folder):
+        found = detector.detect(image).with_label("plate")
+        plates += len(truth)
+        hit = match(truth, found.boxes, found.scores)
+        hits += hit
+        dets_total += len(found)
+        images += 1
+    elapsed = time.perf_counter() - started
+    return {
+        "images": images,
+        "plates": plates,
+        "found": hits,
+        "recall": hits / max(1, plates),
+        "fp_per_image": (dets_total - hits) / max(1, images),
+        "ms_per_image": 1000 * elapsed / max(1, images),
+    }
+
+
+def _cascade(name: str, min_neighbors: int) -> Detector:
+    spec = DEFAULTS["cascade"]
+    return TiledDetector(
+        CascadeDetector(find_model(name), min_neighbors=min_neighbors),
+        full_size=spec.full_size,
+        tile_scales=spec.tile_scales,
+        tile_size=spec.tile_size,
+        overlap=spec.overlap,
+        threshold=spec.threshold,
+    )
+
+
+OPTIONS: dict[str, Callable[[], Detector]] = {
+    "haar-plate (default: native + x2 tiles, min_neighbors 2)": lambda: load_detector("haar-plate"),
+    "haar-plate, min_neighbors 3 (OpenCV's usual)": lambda: _cascade("haar-plate", 3),
+    "haar-plate, min_neighbors 1": lambda: _cascade("haar-plate", 1),
+    "haar-plate, native only": lambda: load_detector("haar-plate", tile_scales=()),
+    "haar-plate-16 (native + x2 tiles)": lambda: load_detector("haar-plate-16"),
+    "haar-plate-16, native only": lambda: load_detector("haar-plate-16", tile_scales=()),
+    "platedet (YOLOv8s-seg, AGPL, opt-in), threshold 0.25": lambda: load_detector("platedet"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    args = parser.parse_args(argv)
+    folder = args.data / "openimages-plates" / "valid"
+    if not folder.is_dir():
+        print(f"missing {folder}", file=sys.stderr)
+        return 2
+    print("| option | plates found | recall | false positives / image | ms / image |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, make in OPTIONS.items():
+        try:
+            detector = make()
+        except FastRedactError as exc:
+            print(f"| {name} | not available: {exc} | | | |")
+            continue
+        r = evaluate(detector, folder)
+        print(
+            f"| {name} | {r['found']:.0f} / {r['plates']:.0f} | {r['recall']:.2f} "
+            f"| {r['fp_per_image']:.2f} | {r['ms_per_image']:.0f} |",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
