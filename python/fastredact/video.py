@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import av
 import av.container
@@ -229,7 +229,7 @@ class _VideoJob:
         self.out_video: Any = None
         self.out_audio: dict[int, Any] = {}
         self.sei_filter: BitStreamFilterContext | None = None
-        self.early_audio: list[av.Packet] = []
+        self.early_audio: list[av.Packet[Any]] = []
         self.pending: deque[av.VideoFrame] = deque()
         self.transform = DisplayTransform()
         self.tags: ColourTags | None = None
@@ -282,9 +282,10 @@ class _VideoJob:
             with self.timer("decode_s"):
                 frames = packet.decode()
             for frame in frames:
-                self._on_frame(frame)
+                if isinstance(frame, av.VideoFrame):
+                    self._on_frame(frame)
 
-    def _on_audio(self, packet: av.Packet) -> None:
+    def _on_audio(self, packet: av.Packet[Any]) -> None:
         if packet.dts is None or packet.size == 0:
             return  # the demuxer's end-of-stream marker
         if self.out is None:
@@ -294,7 +295,7 @@ class _VideoJob:
             return
         self._mux_audio(packet)
 
-    def _mux_audio(self, packet: av.Packet) -> None:
+    def _mux_audio(self, packet: av.Packet[Any]) -> None:
         assert self.out is not None
         packet.stream = self.out_audio[packet.stream.index]
         self.out.mux(packet)
@@ -378,15 +379,20 @@ class _VideoJob:
     def _add_video_stream(self, out: av.container.OutputContainer, first: av.VideoFrame) -> Any:
         src = self.plan.video
         codec = self.options.codec_for(self.output_format)
-        rate = src.average_rate or src.guessed_rate or Fraction(30)
+        rate: Fraction = src.average_rate or src.guessed_rate or Fraction(30)
         try:
-            stream = out.add_stream(codec, rate=rate, options=self._codec_options(codec))
+            stream = cast(
+                "av.video.stream.VideoStream",
+                out.add_stream(codec, rate=rate, options=self._codec_options(codec)),
+            )
         except (av.error.FFmpegError, ValueError) as exc:
             raise UnsupportedFormat(f"cannot encode with {codec!r}: {exc}") from None
         if stream.codec_context.codec.canonical_name not in _storable(out):
             raise UnsupportedFormat(f"{self.output_format} cannot hold {codec!r} video")
         stream.width, stream.height = first.width, first.height
         stream.pix_fmt = self.pix_fmt
+        if src.time_base is None:
+            raise CorruptInput("the video stream has no time base")
         stream.time_base = src.time_base
         ctx = stream.codec_context
         ctx.time_base = src.time_base
@@ -438,7 +444,7 @@ class _VideoJob:
         if self.progress is not None:
             self.progress(self.result.frames, self.plan.video.frames or None)
 
-    def _mux_video(self, packet: av.Packet | None) -> None:
+    def _mux_video(self, packet: av.Packet[Any] | None) -> None:
         assert self.out is not None
         name = self.out_video.codec_context.codec.canonical_name
         if name not in _SEI_FILTERS:
@@ -475,12 +481,12 @@ def _storable(out: av.container.OutputContainer) -> set[str]:
 
 
 def _display_matrix(frame: av.VideoFrame) -> bytes | None:
-    data = frame.side_data.get(SideDataType.DISPLAYMATRIX)
+    data = frame.side_data.get(SideDataType.DISPLAYMATRIX)  # type: ignore[call-overload]
     return bytes(data) if data is not None else None
 
 
 def _as_boxes(boxes: Any) -> NDArray[np.float32]:
-    arr = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    arr: NDArray[np.float32] = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
     if not np.isfinite(arr).all():
         raise FastRedactError("detector returned non-finite boxes")
     return arr
@@ -494,7 +500,7 @@ def _clip(boxes: NDArray[np.float32], width: int, height: int) -> NDArray[np.flo
     out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, width)
     out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, height)
     keep = (out[:, 2] > out[:, 0]) & (out[:, 3] > out[:, 1])
-    return out[keep]
+    return cast("NDArray[np.float32]", out[keep])
 
 
 def _ffmpeg_message(exc: av.error.FFmpegError) -> str:

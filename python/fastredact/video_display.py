@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -77,7 +78,7 @@ class DisplayTransform:
                 out = out[::-1]
             if c < 0:
                 out = out[:, ::-1]
-            return out
+            return cast("NDArray[np.uint8]", out)
         if a < 0:
             stored = stored[:, ::-1]
         if d < 0:

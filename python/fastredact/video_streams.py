@@ -17,7 +17,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import av
 import av.container
@@ -58,8 +58,9 @@ presentation timestamps, and FFmpeg reads H.264 back from it one frame late (wri
 redacted copy of an ``.avi`` as ``.mkv``)."""
 
 _QUICKTIME_ATOMS = (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
-_IMAGE_BRANDS = (b"avif", b"avis", b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx")
-_IMAGE_BRANDS += (b"mif1", b"msf1", b"crx ")
+_IMAGE_BRANDS = frozenset(
+    (b"avif", b"avis", b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+) | {b"crx "}
 
 
 def sniff_video(head: bytes) -> str | None:
@@ -193,7 +194,7 @@ def plan_streams(
                     f"audio codec {codec!r} cannot be copied into {output_format}; "
                     "write .mkv or use audio='drop'"
                 )
-            copied.append(s)
+            copied.append(cast("av.audio.stream.AudioStream", s))
             kept.append(StreamReport(s.index, "audio", codec, "copied"))
         else:
             dropped.append(StreamReport(s.index, s.type, codec, _drop_reason(s, audio)))
