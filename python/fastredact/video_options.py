@@ -5,7 +5,8 @@ Defaults and why:
 - ``codec=None`` → ``libx264`` (H.264 plays everywhere; ``libvpx-vp9`` for ``.webm``, which
   cannot hold H.264). ``crf=18``: visually lossless for H.264, so a redacted dataset stays
   usable for training; ``preset="veryfast"``: encoding must not be the bottleneck on a
-  laptop (≈ 2–3× faster than ``medium`` for ≈ 10–15 % larger files at the same CRF).
+  laptop (x264's usual trade: several times faster than ``medium``, somewhat larger files
+  at the same CRF; not measured here — encoding took ≈ 26 ms per 608×1080 frame).
 - ``pix_fmt="yuv420p"`` (what every player decodes). Odd widths or heights cannot be
   4:2:0-subsampled, so those videos are written ``yuv444p`` instead of being cropped or
   padded: the resolution never changes.
