@@ -1,10 +1,18 @@
-"""Benchmark helpers: print the per-file table of bench_strip after the run."""
+"""Benchmark helpers: the tests' view of the shared corpus (``../shared/data``: skip when
+absent, error under CI), and the per-file table of bench_strip printed after the run.
+
+Run benches from the project root with ``python -m pytest benches/<file> --benchmark-only``.
+"""
 
 from __future__ import annotations
 
 import sys
 
 import pytest
+
+from tests.conftest import SHARED_DATA, shared_data, shared_file
+
+__all__ = ["SHARED_DATA", "shared_data", "shared_file"]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

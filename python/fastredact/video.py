@@ -1,0 +1,508 @@
+"""Streaming video redaction with PyAV: decode → detect → cover in time → redact → encode.
+
+:func:`redact_video` reads one video and writes its redacted copy, frame by frame, in
+constant memory. The detector and the redaction kernel are injected, so this module knows
+neither models nor kernels:
+
+- ``detector.detect(rgb)`` takes an H×W×3 uint8 RGB frame (as displayed) and returns an
+  object with ``boxes`` (N, 4: x0, y0, x1, y1 in pixels) and optionally ``labels`` (N,);
+- ``redact_frame(rgb, boxes)`` hides ``boxes`` in the H×W×3 uint8 RGB frame, in place.
+
+Guarantees: the output keeps the stored resolution, the display matrix, every frame and
+its timestamp and duration (variable frame rate included); audio is copied packet for
+packet; everything else and all metadata are dropped (:mod:`fastredact.video_streams`).
+It is written to a temporary file beside ``dst`` and renamed only when complete: any
+failure — unreadable or corrupt input, a decoder error, a detector error, an interrupt —
+leaves no file at ``dst`` (fail closed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+import av
+import av.container
+import av.error
+import numpy as np
+from av.bitstream import BitStreamFilterContext
+from av.codec.context import Flags
+from av.sidedata.sidedata import Type as SideDataType
+from numpy.typing import NDArray
+
+from fastredact.errors import CorruptInput, FastRedactError, UnsupportedFormat
+from fastredact.motion import MotionGate
+from fastredact.safe_write import TEMP_MARKER
+from fastredact.tracking import FrameBoxes, TemporalCoverage
+from fastredact.video_display import DisplayTransform
+from fastredact.video_frames import ColourTags, from_rgb, to_encoder_format, to_rgb
+from fastredact.video_options import VideoOptions
+from fastredact.video_streams import (
+    StreamPlan,
+    StreamReport,
+    open_input,
+    open_output,
+    output_format_for,
+    plan_streams,
+)
+
+__all__ = [
+    "DetectionsLike",
+    "FrameDetector",
+    "FrameRedactor",
+    "ProgressCallback",
+    "VideoOptions",
+    "VideoResult",
+    "redact_video",
+]
+
+_MAX_EARLY_PACKETS = 10_000
+"""Audio packets allowed before the first video frame (bounds memory on odd files)."""
+
+_SEI_FILTERS = {
+    # The encoder's own banner (x264/x265 version and settings) travels in SEI NAL units.
+    "h264": "filter_units=remove_types=6",
+    "hevc": "filter_units=remove_types=39|40",
+}
+
+
+class DetectionsLike(Protocol):
+    """What a detector returns: ``boxes`` (N, 4); ``labels`` (N,) is read when present."""
+
+    @property
+    def boxes(self) -> Any: ...
+
+
+class FrameDetector(Protocol):
+    def detect(self, rgb: NDArray[np.uint8], /) -> DetectionsLike: ...
+
+
+FrameRedactor = Callable[[NDArray[np.uint8], NDArray[np.float32]], None]
+ProgressCallback = Callable[[int, "int | None"], None]
+
+
+@dataclass
+class VideoResult:
+    """What happened to one video (the manifest row's video fields)."""
+
+    frames: int = 0
+    frames_detected: int = 0
+    frames_reused: int = 0
+    frames_with_detections: int = 0
+    frames_redacted: int = 0
+    tracks: int = 0
+    width: int = 0
+    height: int = 0
+    duration_s: float = 0.0
+    codec: str = ""
+    pix_fmt: str = ""
+    container: str = ""
+    max_buffered_frames: int = 0
+    streams_kept: list[StreamReport] = field(default_factory=list)
+    streams_dropped: list[StreamReport] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def manifest_fields(self) -> dict[str, Any]:
+        """JSON-ready fields for the manifest row."""
+        return {
+            "kind": "video",
+            "frames": self.frames,
+            "frames_detected": self.frames_detected,
+            "frames_reused": self.frames_reused,
+            "frames_with_detections": self.frames_with_detections,
+            "frames_redacted": self.frames_redacted,
+            "tracks": self.tracks,
+            "width": self.width,
+            "height": self.height,
+            "duration_s": round(self.duration_s, 6),
+            "codec": self.codec,
+            "pix_fmt": self.pix_fmt,
+            "container": self.container,
+            "streams_kept": [s.as_dict() for s in self.streams_kept],
+            "streams_dropped": [s.as_dict() for s in self.streams_dropped],
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }
+
+
+def redact_video(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    *,
+    detector: FrameDetector,
+    redact_frame: FrameRedactor,
+    options: VideoOptions | None = None,
+    progress: ProgressCallback | None = None,
+) -> VideoResult:
+    """Redact the video ``src`` into ``dst`` (see the module docstring).
+
+    Raises :class:`CorruptInput` (unreadable, truncated, decoder errors),
+    :class:`UnsupportedFormat` (container, codec, display matrix or audio codec that
+    cannot be handled), or whatever the detector / redactor raise; ``dst`` is then absent.
+    """
+    options = options or VideoOptions()
+    src_path, dst_path = Path(src), Path(dst)
+    output_format = output_format_for(dst_path, options.container)
+    started = time.perf_counter()
+    with contextlib.closing(open_input(src_path)) as inp:
+        plan = plan_streams(inp, audio=options.audio, output_format=output_format)
+        with _atomic_destination(dst_path) as tmp:
+            job = _VideoJob(inp, plan, tmp, output_format, options, detector, redact_frame)
+            result = job.run(progress)
+    result.timings["total_s"] = time.perf_counter() - started
+    return result
+
+
+@contextlib.contextmanager
+def _atomic_destination(dst: Path) -> Iterator[Path]:
+    """A temporary path beside ``dst``, renamed onto it when the block succeeds and
+    removed when it fails."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=TEMP_MARKER, dir=dst.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dst)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+class _Timer:
+    """Accumulated seconds per stage."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.totals[stage] = self.totals.get(stage, 0.0) + time.perf_counter() - t0
+
+
+class _VideoJob:
+    """One input → one output; holds the look-ahead and the encoder."""
+
+    def __init__(
+        self,
+        inp: av.container.InputContainer,
+        plan: StreamPlan,
+        tmp: Path,
+        output_format: str,
+        options: VideoOptions,
+        detector: FrameDetector,
+        redact_frame: FrameRedactor,
+    ) -> None:
+        self.inp = inp
+        self.plan = plan
+        self.tmp = tmp
+        self.output_format = output_format
+        self.options = options
+        self.detector = detector
+        self.redact_frame = redact_frame
+        self.coverage = TemporalCoverage(options.coverage())
+        self.motion = (
+            MotionGate(options.motion_threshold) if options.motion_threshold is not None else None
+        )
+        self.timer = _Timer()
+        self.result = VideoResult(
+            streams_kept=list(plan.kept),
+            streams_dropped=list(plan.dropped),
+            container=output_format,
+        )
+        self.out: av.container.OutputContainer | None = None
+        self.out_video: Any = None
+        self.out_audio: dict[int, Any] = {}
+        self.sei_filter: BitStreamFilterContext | None = None
+        self.early_audio: list[av.Packet[Any]] = []
+        self.pending: deque[av.VideoFrame] = deque()
+        self.transform = DisplayTransform()
+        self.tags: ColourTags | None = None
+        self.pix_fmt = options.pix_fmt
+        self.last_pts: int | None = None
+        self.first_pts: int | None = None
+        self.end_pts = 0
+        self.decoded = 0
+        self.video_packets = 0
+        self.last_boxes: tuple[NDArray[np.float32], Any] | None = None
+        self.progress: ProgressCallback | None = None
+
+    # -- main loop -------------------------------------------------------------------------
+
+    def run(self, progress: ProgressCallback | None) -> VideoResult:
+        self.progress = progress
+        video = self.plan.video
+        video.thread_type = "AUTO"
+        video.codec_context.options = {"err_detect": "explode"}
+        try:
+            self._demux(video)
+            if self.decoded == 0:
+                raise CorruptInput("no video frame could be decoded")
+            if video.frames and self.video_packets < video.frames:
+                raise CorruptInput(
+                    f"truncated: {self.video_packets} of {video.frames} video frames present"
+                )
+            for fb in self.coverage.finish():
+                self._emit(fb)
+            self._flush_encoder()
+            assert self.out is not None
+            self.out.close()
+            self.out = None
+        except av.error.FFmpegError as exc:
+            raise CorruptInput(f"video decoding failed: {_ffmpeg_message(exc)}") from None
+        finally:
+            if self.out is not None:
+                with contextlib.suppress(Exception):
+                    self.out.close()
+        self._finish_result(video)
+        return self.result
+
+    def _demux(self, video: av.video.stream.VideoStream) -> None:
+        for packet in self.inp.demux(video, *self.plan.audio):
+            if packet.stream.type == "audio":
+                self._on_audio(packet)
+                continue
+            if packet.size:
+                self.video_packets += 1
+            with self.timer("decode_s"):
+                frames = packet.decode()
+            for frame in frames:
+                if isinstance(frame, av.VideoFrame):
+                    self._on_frame(frame)
+
+    def _on_audio(self, packet: av.Packet[Any]) -> None:
+        if packet.dts is None or packet.size == 0:
+            return  # the demuxer's end-of-stream marker
+        if self.out is None:
+            if len(self.early_audio) >= _MAX_EARLY_PACKETS:
+                raise CorruptInput(f"no video frame within the first {_MAX_EARLY_PACKETS} packets")
+            self.early_audio.append(packet)
+            return
+        self._mux_audio(packet)
+
+    def _mux_audio(self, packet: av.Packet[Any]) -> None:
+        assert self.out is not None
+        packet.stream = self.out_audio[packet.stream.index]
+        self.out.mux(packet)
+
+    def _on_frame(self, frame: av.VideoFrame) -> None:
+        self._check_frame(frame)
+        if self.out is None:
+            self._start_output(frame)
+        index = self.decoded
+        self.decoded += 1
+        boxes, labels = self._detections(index, frame)
+        self.pending.append(frame)
+        self.result.max_buffered_frames = max(self.result.max_buffered_frames, len(self.pending))
+        for fb in self.coverage.push(index, boxes, labels):
+            self._emit(fb)
+
+    def _check_frame(self, frame: av.VideoFrame) -> None:
+        where = f"frame {self.decoded}"
+        if frame.is_corrupt:
+            raise CorruptInput(f"{where} is corrupt (decoder reported damage)")
+        if frame.pts is None:
+            raise CorruptInput(f"{where} has no timestamp")
+        if self.last_pts is not None and frame.pts <= self.last_pts:
+            raise CorruptInput(f"{where}: timestamps do not increase ({frame.pts})")
+        if self.first_pts is None:
+            self.first_pts = frame.pts
+        self.last_pts = frame.pts
+        self.end_pts = frame.pts + max(int(frame.duration or 0), 0)
+        if (
+            self.tags is not None
+            and DisplayTransform.from_side_data(_display_matrix(frame)) != self.transform
+        ):
+            raise UnsupportedFormat(f"{where}: the display matrix changes mid-stream")
+
+    # -- detection ---------------------------------------------------------------------------
+
+    def _detections(self, index: int, frame: av.VideoFrame) -> tuple[Any, Any]:
+        """This frame's boxes in stored pixels and labels, or (None, None) if not detected."""
+        if index % self.options.detect_every != 0:
+            return None, None
+        assert self.tags is not None
+        with self.timer("convert_s"):
+            display = np.ascontiguousarray(self.transform.to_display(to_rgb(frame, self.tags)))
+        if self.motion is not None and self.last_boxes is not None:
+            if not self.motion.needs_detection(display):
+                self.result.frames_reused += 1
+                return self.last_boxes
+        elif self.motion is not None:
+            self.motion.needs_detection(display)
+        with self.timer("detect_s"):
+            dets = self.detector.detect(display)
+        boxes = _as_boxes(dets.boxes)
+        labels = getattr(dets, "labels", None)
+        if labels is not None and len(labels) != len(boxes):
+            raise FastRedactError(f"detector returned {len(labels)} labels for {len(boxes)} boxes")
+        stored = self.transform.boxes_to_stored(boxes, frame.width, frame.height)
+        self.result.frames_detected += 1
+        self.last_boxes = (stored, labels)
+        return stored, labels
+
+    # -- output ------------------------------------------------------------------------------
+
+    def _start_output(self, first: av.VideoFrame) -> None:
+        """Create the output container and its streams from the first decoded frame."""
+        self.transform = DisplayTransform.from_side_data(_display_matrix(first))
+        self.tags = ColourTags.of(first)
+        odd = first.width % 2 or first.height % 2
+        if odd and self.pix_fmt in ("yuv420p", "yuvj420p", "nv12"):
+            self.pix_fmt = "yuv444p"  # 4:2:0 needs even sizes; never crop or pad
+        out = open_output(self.tmp, self.output_format)
+        self.out = out
+        self.out_video = self._add_video_stream(out, first)
+        for stream in self.plan.audio:
+            copy = out.add_stream_from_template(stream)
+            copy.metadata.clear()
+            self.out_audio[stream.index] = copy
+        for packet in self.early_audio:
+            self._mux_audio(packet)
+        self.early_audio.clear()
+
+    def _add_video_stream(self, out: av.container.OutputContainer, first: av.VideoFrame) -> Any:
+        src = self.plan.video
+        codec = self.options.codec_for(self.output_format)
+        rate: Fraction = src.average_rate or src.guessed_rate or Fraction(30)
+        try:
+            stream = cast(
+                "av.video.stream.VideoStream",
+                out.add_stream(codec, rate=rate, options=self._codec_options(codec)),
+            )
+        except (av.error.FFmpegError, ValueError) as exc:
+            raise UnsupportedFormat(f"cannot encode with {codec!r}: {exc}") from None
+        if stream.codec_context.codec.canonical_name not in _storable(out):
+            raise UnsupportedFormat(f"{self.output_format} cannot hold {codec!r} video")
+        stream.width, stream.height = first.width, first.height
+        stream.pix_fmt = self.pix_fmt
+        if src.time_base is None:
+            raise CorruptInput("the video stream has no time base")
+        stream.time_base = src.time_base
+        ctx = stream.codec_context
+        ctx.time_base = src.time_base
+        ctx.flags |= Flags.bitexact | Flags.frame_duration
+        ctx.thread_count = self.options.threads
+        assert self.tags is not None
+        ctx.colorspace = self.tags.colorspace
+        ctx.color_range = self.tags.color_range
+        ctx.color_primaries = self.tags.color_primaries
+        ctx.color_trc = self.tags.color_trc
+        sar = src.sample_aspect_ratio
+        if sar:
+            ctx.sample_aspect_ratio = sar
+        if not self.transform.is_identity:
+            stream.set_display_matrix(list(self.transform.matrix))
+        stream.metadata.clear()
+        return stream
+
+    def _codec_options(self, codec: str) -> dict[str, str]:
+        opts = {"crf": str(self.options.crf)}
+        if codec in ("libx264", "libx265") and self.options.preset:
+            opts["preset"] = self.options.preset
+        if codec == "libx265":
+            opts["x265-params"] = "log-level=error"
+        if codec.startswith("libvpx"):
+            opts["b"] = "0"  # constant quality
+        return opts
+
+    def _emit(self, fb: FrameBoxes) -> None:
+        frame = self.pending.popleft()
+        assert self.tags is not None
+        boxes = _clip(fb.boxes, frame.width, frame.height)
+        if len(boxes):
+            with self.timer("convert_s"):
+                rgb = to_rgb(frame, self.tags)
+            with self.timer("redact_s"):
+                self.redact_frame(rgb, boxes)
+            with self.timer("convert_s"):
+                out_frame = from_rgb(rgb, frame, self.pix_fmt, self.tags)
+            self.result.frames_redacted += 1
+        else:
+            out_frame = to_encoder_format(frame, self.pix_fmt, self.tags)
+        if fb.detected:
+            self.result.frames_with_detections += 1
+        with self.timer("encode_s"):
+            for packet in self.out_video.encode(out_frame):
+                self._mux_video(packet)
+        self.result.frames += 1
+        if self.progress is not None:
+            self.progress(self.result.frames, self.plan.video.frames or None)
+
+    def _mux_video(self, packet: av.Packet[Any] | None) -> None:
+        assert self.out is not None
+        name = self.out_video.codec_context.codec.canonical_name
+        if name not in _SEI_FILTERS:
+            if packet is not None:
+                self.out.mux(packet)
+            return
+        if self.sei_filter is None:
+            self.sei_filter = BitStreamFilterContext(_SEI_FILTERS[name], self.out_video)
+        for filtered in self.sei_filter.filter(packet):
+            filtered.stream = self.out_video
+            self.out.mux(filtered)
+
+    def _flush_encoder(self) -> None:
+        with self.timer("encode_s"):
+            for packet in self.out_video.encode(None):
+                self._mux_video(packet)
+            if self.sei_filter is not None:
+                self._mux_video(None)
+
+    def _finish_result(self, video: av.video.stream.VideoStream) -> None:
+        r = self.result
+        r.tracks = self.coverage.tracks_started
+        ctx = self.out_video.codec_context
+        r.width, r.height = ctx.width, ctx.height
+        r.codec = ctx.name
+        r.pix_fmt = self.pix_fmt
+        if self.first_pts is not None and video.time_base is not None:
+            r.duration_s = float((self.end_pts - self.first_pts) * video.time_base)
+        r.timings.update(self.timer.totals)
+
+
+def _storable(out: av.container.OutputContainer) -> set[str]:
+    return set(out.supported_codecs)
+
+
+def _display_matrix(frame: av.VideoFrame) -> bytes | None:
+    data = frame.side_data.get(SideDataType.DISPLAYMATRIX)  # type: ignore[call-overload]
+    return bytes(data) if data is not None else None
+
+
+def _as_boxes(boxes: Any) -> NDArray[np.float32]:
+    arr: NDArray[np.float32] = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    if not np.isfinite(arr).all():
+        raise FastRedactError("detector returned non-finite boxes")
+    return arr
+
+
+def _clip(boxes: NDArray[np.float32], width: int, height: int) -> NDArray[np.float32]:
+    """Boxes clipped to the frame, empty ones removed."""
+    if not len(boxes):
+        return boxes
+    out = boxes.copy()
+    out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, width)
+    out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, height)
+    keep = (out[:, 2] > out[:, 0]) & (out[:, 3] > out[:, 1])
+    return cast("NDArray[np.float32]", out[keep])
+
+
+def _ffmpeg_message(exc: av.error.FFmpegError) -> str:
+    text = exc.strerror or str(exc)
+    return " ".join(str(text).split())
