@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 
 import pytest
-
 from tests.conftest import SHARED_DATA, shared_data, shared_file
 
 __all__ = ["SHARED_DATA", "shared_data", "shared_file"]

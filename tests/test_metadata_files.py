@@ -23,7 +23,7 @@ from fastredact import (
     strip_files,
     strip_metadata,
 )
-from metadata_helpers import decode_opencv, decode_pillow, encode, noise_image, png_chunk
+from tests.metadata_helpers import decode_opencv, decode_pillow, encode, noise_image, png_chunk
 
 LOSSLESS = {"jpeg", "png", "webp", "gif"}
 FOLDERS = ("exiftool", "mat2", "exif-samples", "img-parts", "exif-rs", "little_exif")

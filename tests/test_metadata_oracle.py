@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REQUIRE_SHARED_DATA
 from fastredact import _core, strip_metadata
 from fastredact.errors import UnsupportedFormat
+from tests.conftest import REQUIRE_SHARED_DATA
 
 FOLDERS = ("exiftool", "mat2", "exif-samples", "img-parts", "exif-rs", "little_exif")
 LOSSLESS = {"jpeg", "png", "webp", "gif"}

@@ -36,6 +36,7 @@ def redact(
 
 def simd_levels() -> tuple[str, list[str]]:
     """The instruction set in use and those this CPU supports."""
+
 def sniff_format(data: bytes) -> str | None:
     """The container format sniffed from the content, or ``None`` when unknown."""
 

@@ -24,6 +24,7 @@ __all__ = [
     "RAW_FORMAT",
     "DecodedImage",
     "apply_orientation",
+    "check_encoded_clean",
     "decode_image",
     "encode_image",
     "estimate_jpeg_quality",
@@ -195,10 +196,10 @@ def _to_array(im: Image.Image) -> NDArray[np.uint8]:
     elif im.mode in ("I;16", "I;16B", "I;16L", "I"):
         # 16-bit gray: scale down to 8 bits (the output is re-encoded as 8-bit).
         wide = np.asarray(im, dtype=np.uint32)
-        return np.ascontiguousarray((wide >> 8).astype(np.uint8))
+        return (wide >> 8).astype(np.uint8)
     else:
         rgb = im.convert("RGB")
-    return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+    return np.array(rgb, dtype=np.uint8)  # a writable copy: frames are redacted in place
 
 
 def _exif_orientation(im: Image.Image) -> int:
@@ -319,7 +320,7 @@ def _decode_raw(data: bytes) -> DecodedImage:
             rgb = raw.postprocess(output_bps=16, use_camera_wb=True, no_auto_bright=False)
         except Exception as exc:
             raise CorruptInput(f"cannot develop camera RAW: {_one_line(exc)}") from None
-    return DecodedImage(format=RAW_FORMAT, frames=[np.ascontiguousarray(rgb)])
+    return DecodedImage(format=RAW_FORMAT, frames=[np.array(rgb)])
 
 
 _heif_registered = False
@@ -386,6 +387,30 @@ def encode_image(
     except (OSError, ValueError, KeyError) as exc:
         raise UnsupportedFormat(f"cannot write {fmt.upper()}: {_one_line(exc)}") from None
     return out.getvalue()
+
+
+# Baseline TIFF tags that describe pixels only (no camera, time, place or software).
+_STRUCTURAL_TIFF_TAGS = frozenset(
+    {256, 257, 258, 259, 262, 273, 274, 277, 278, 279, 282, 283, 284, 296, 317, 338, 339, 34675}
+)
+
+
+def check_encoded_clean(data: bytes, fmt: str) -> None:
+    """Verify that our own encoder wrote no metadata beyond pixels, ICC and orientation.
+
+    Used for formats the Rust stripper does not rewrite (TIFF, HEIF, AVIF, BMP); raises
+    :class:`InternalError` (never writes a file that might carry more).
+    """
+    from fastredact.errors import InternalError
+
+    with _open_pillow(data, fmt) as im:
+        if fmt == "tiff":
+            extra = set(im.tag_v2.keys()) - _STRUCTURAL_TIFF_TAGS  # type: ignore[attr-defined]
+        else:
+            extra = set(im.getexif().keys()) - {0x0112}
+            extra |= {k for k in ("xmp", "XML:com.adobe.xmp", "comment") if im.info.get(k)}
+    if extra:
+        raise InternalError(f"encoded {fmt.upper()} carries metadata {sorted(map(str, extra))}")
 
 
 def _to_uint8(frame: NDArray[np.uint8] | NDArray[np.uint16]) -> NDArray[np.uint8]:

@@ -7,12 +7,14 @@ loops cannot recurse) and ``-`` for a list of paths on standard input. Problems 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from fastredact.errors import CorruptInput, FastRedactError, LimitExceeded
 
@@ -50,6 +52,28 @@ class InputFile:
     @property
     def display_path(self) -> str:
         return display(self.path)
+
+    def read_head(self, size: int) -> bytes:
+        """The first ``size`` bytes (for sniffing), with the same checks as :meth:`read`."""
+        with self._open() as f:
+            return f.read(size)
+
+    def sha256(self) -> str:
+        """SHA-256 of the file, read in chunks (for videos, never read whole)."""
+        digest = hashlib.sha256()
+        with self._open() as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    def _open(self) -> BinaryIO:
+        try:
+            info = os.stat(self.path)
+            if not stat.S_ISREG(info.st_mode):
+                raise CorruptInput("not a regular file")
+            return open(self.path, "rb")
+        except OSError as exc:
+            raise FastRedactError(f"cannot read file: {exc.strerror or exc}") from None
 
     def read(self) -> bytes:
         """The file's bytes; a one-line :class:`FastRedactError` when it cannot be read."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastredact.imageio import DEFAULT_MAX_PIXELS
 from fastredact.manifest import settings_fingerprint
+from fastredact.video_options import VideoOptions
 
 __all__ = [
     "MODES",
@@ -28,6 +29,14 @@ ORIENTATION_POLICIES = ("keep", "bake")
 DEVICES = ("cpu", "cuda")
 
 
+SMALL_FACE_TILE_SCALES = (1.0, 3.0)
+"""Face tiling with ``small_faces``: native tiles plus 3x upscaled tiles (faces down to ~10 px),
+the detection module's own default; 10-20x the detector time of the standard schedule."""
+STANDARD_FACE_TILE_SCALES = (1.0,)
+"""Face tiling by default: the full-frame pass plus native-resolution tiles for images larger
+than the detector input (faces down to ~24 px)."""
+
+
 @dataclass(frozen=True)
 class RedactOptions:
     """Settings of a photo redaction run (see ``fastredact redact --help`` for each)."""
@@ -41,12 +50,15 @@ class RedactOptions:
     mask_scale: float = 1.3
     threshold: float | None = None
     min_size: int | None = None
+    small_faces: bool = False
     icc: str = "keep"
     orientation: str = "keep"
     format: str = "same"
     quality: int | None = None
     reencode: bool = False
     max_pixels: int = DEFAULT_MAX_PIXELS
+    audio: str = "keep"
+    detect_every: int = 1
     device: str = "cpu"
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
 
@@ -67,11 +79,11 @@ class RedactOptions:
             raise ValueError(f"quality must be between 1 and 100, got {self.quality}")
         if self.max_pixels <= 0:
             raise ValueError(f"max_pixels must be > 0, got {self.max_pixels}")
+        _choice("audio", self.audio, ("keep", "drop"))
+        if self.detect_every < 1:
+            raise ValueError(f"detect_every must be >= 1, got {self.detect_every}")
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
-        if not (self.faces or self.plates):
-            # Allowed: metadata-only runs. Nothing to detect, every file is stripped only.
-            pass
 
     def output_settings(self) -> dict[str, Any]:
         """Everything that changes the output bytes (workers and device do not)."""
@@ -82,6 +94,16 @@ class RedactOptions:
 
     def fingerprint(self) -> str:
         return settings_fingerprint(self.output_settings())
+
+    def video_options(self) -> VideoOptions:
+        """The video settings these options imply (codec and quality: the video defaults)."""
+        return VideoOptions(
+            audio=self.audio, detect_every=self.detect_every, threads=self.threads_per_worker
+        )
+
+    @property
+    def face_tile_scales(self) -> tuple[float, ...]:
+        return SMALL_FACE_TILE_SCALES if self.small_faces else STANDARD_FACE_TILE_SCALES
 
     @property
     def threads_per_worker(self) -> int:

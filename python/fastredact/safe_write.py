@@ -11,7 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["TEMP_MARKER", "write_atomically"]
+__all__ = ["TEMP_MARKER", "remove_stale_temp_files", "write_atomically"]
 
 TEMP_MARKER = ".fastredact-tmp"
 
@@ -31,3 +31,16 @@ def write_atomically(dst: Path, data: bytes, *, mode: int = 0o644) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def remove_stale_temp_files(root: Path) -> int:
+    """Delete temporary files a killed run left under ``root``; returns how many."""
+    removed = 0
+    if not root.is_dir():
+        return 0
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            if name.startswith(".") and name.endswith(TEMP_MARKER):
+                os.unlink(os.path.join(folder, name))
+                removed += 1
+    return removed

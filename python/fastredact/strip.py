@@ -37,8 +37,8 @@ from fastredact.errors import (
 )
 
 __all__ = [
-    "StripFileResult",
     "RemovedItem",
+    "StripFileResult",
     "StripResult",
     "strip_file",
     "strip_files",
@@ -283,7 +283,9 @@ def strip_files(
                     dst.unlink()  # the unrotated copy written by the batch
                 results.append(StripFileResult(src, dst, None, (), None, False, exc))
                 continue
-            results.append(StripFileResult(src, dst, baked.format, baked.removed, found, True, None))
+            results.append(
+                StripFileResult(src, dst, baked.format, baked.removed, found, True, None)
+            )
             continue
         results.append(StripFileResult(src, dst, fmt, _removed(removed), found, False, None))
     return results

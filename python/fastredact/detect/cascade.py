@@ -10,6 +10,7 @@ A cascade gives no probability: the score of a box is ``n / (n + min_neighbors)`
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,9 +41,10 @@ class CascadeDetector:
                 'run: pip install "opencv-python-headless>=4.8,<5"'
             )
         self.path = os.fspath(path)
-        self._cascade: Any = cv2.CascadeClassifier(self.path)
-        if self._cascade.empty():
-            raise DetectorError(f"OpenCV cannot load the cascade {self.path}")
+        # A CascadeClassifier must not be shared between threads (concurrent
+        # detectMultiScale calls on one object crash OpenCV): one instance per thread.
+        self._local = threading.local()
+        self._cascade()
         if scale_factor <= 1.0 or min_neighbors < 1:
             raise ValueError("scale_factor must be > 1 and min_neighbors >= 1")
         self.label = label
@@ -57,13 +59,22 @@ class CascadeDetector:
             f"scale_factor={self.scale_factor}, min_neighbors={self.min_neighbors})"
         )
 
+    def _cascade(self) -> Any:
+        cascade = getattr(self._local, "cascade", None)
+        if cascade is None:
+            cascade = cv2.CascadeClassifier(self.path)
+            if cascade.empty():
+                raise DetectorError(f"OpenCV cannot load the cascade {self.path}")
+            self._local.cascade = cascade
+        return cascade
+
     def detect(self, image: RGBImage) -> Detections:
         """Objects in ``image`` at its resolution and above (the cascade's own pyramid)."""
         gray = cv2.cvtColor(check_rgb_image(image), cv2.COLOR_RGB2GRAY)
         kwargs: dict[str, Any] = {}
         if self.min_size is not None:
             kwargs["minSize"] = self.min_size
-        rects, neighbours = self._cascade.detectMultiScale2(
+        rects, neighbours = self._cascade().detectMultiScale2(
             gray, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors, **kwargs
         )
         if len(rects) == 0:

@@ -1,0 +1,369 @@
+"""The photo pipeline: per file sniff → decode (oriented) → detect → redact → encode → strip
+metadata → atomic write, over many files on all cores, failing closed.
+
+A file with no detection keeps its pixels byte for byte: it only gets the lossless metadata
+strip (unless ``reencode``). Any failure on a file means no output for it and a ``failed``
+result with a one-line reason; the batch goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from fastredact import imageio
+from fastredact.errors import FastRedactError, UnsupportedFormat
+from fastredact.inputs import InputFile, iter_inputs, output_path_for
+from fastredact.manifest import DoneKey, ManifestWriter, MappingWriter, read_done, sha256_bytes
+from fastredact.options import RedactOptions
+from fastredact.redaction_steps import (
+    DetectorSet,
+    FrameDetections,
+    detection_rows,
+    redact_boxes,
+    redact_frame,
+    strip_bytes,
+)
+from fastredact.safe_write import remove_stale_temp_files, write_atomically
+from fastredact.video import redact_video
+from fastredact.video_streams import sniff_video
+
+__all__ = ["FileResult", "Redactor"]
+
+LOSSLESS_STRIP_FORMATS = ("jpeg", "png", "webp", "gif")
+
+
+@dataclass
+class FileResult:
+    """What happened to one input: one manifest row."""
+
+    path: str
+    status: str  # "ok" | "failed" | "skipped"
+    output: str | None = None
+    error: str | None = None
+    input_sha256: str | None = None
+    output_sha256: str | None = None
+    format: str | None = None
+    output_format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    orientation: int | None = None
+    frames: int | None = None
+    reencoded: bool = False
+    detections: list[dict[str, Any]] = field(default_factory=list)
+    metadata_removed: list[dict[str, Any]] = field(default_factory=list)
+    video: dict[str, Any] | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+class Redactor:
+    """Redact photos with one set of options; see :class:`fastredact.options.RedactOptions`.
+
+    Loading the detectors happens here: a model that cannot load raises before anything is
+    written (``ModelNotFound`` / ``DetectorError``).
+    """
+
+    def __init__(self, options: RedactOptions | None = None, **kwargs: Any) -> None:
+        base = options or RedactOptions()
+        self.options = replace(base, **kwargs) if kwargs else base
+        self.detectors = DetectorSet.load(self.options)
+
+    # -- arrays ---------------------------------------------------------------------------
+    def redact_array(self, image: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], FrameDetections]:
+        """Detect and redact one RGB(A)/gray uint8 image; returns a redacted copy."""
+        found = self.detectors.detect(image)
+        out = np.array(image, copy=True)
+        redact_frame(out, found, self.options)
+        return out, found
+
+    # -- one file -------------------------------------------------------------------------
+    def redact_bytes(self, data: bytes, result: FileResult) -> bytes:
+        """Redacted, stripped bytes for the input ``data``; fills ``result`` as it goes."""
+        opts = self.options
+        clock = _Clock(result.timings_ms)
+        result.input_sha256 = sha256_bytes(data)
+        with clock("decode"):
+            decoded = imageio.decode_image(data, max_pixels=opts.max_pixels)
+        result.format = decoded.format
+        result.width, result.height = decoded.width, decoded.height
+        result.orientation = decoded.orientation
+        result.frames = len(decoded.frames)
+        with clock("detect"):
+            found = [self.detectors.detect(frame) for frame in decoded.frames]
+        result.detections = [
+            dict(det, frame=index)
+            for index, frame in enumerate(found)
+            for det in detection_rows(frame)
+        ]
+        out_format = self._output_format(decoded.format)
+        result.output_format = out_format
+        needs_pixels = (
+            bool(result.detections)
+            or opts.reencode
+            or out_format != decoded.format
+            or decoded.format not in LOSSLESS_STRIP_FORMATS
+            or (opts.orientation == "bake" and decoded.orientation != 1)
+        )
+        if not needs_pixels:
+            with clock("strip"):
+                cleaned, removed = strip_bytes(data, opts, orientation="keep")
+            result.metadata_removed = removed
+            return cleaned
+        result.reencoded = True
+        with clock("redact"):
+            for frame, frame_found in zip(decoded.frames, found, strict=True):
+                redact_frame(frame, frame_found, opts)
+        with clock("encode"):
+            encoded = self._encode(decoded, out_format)
+        with clock("strip"):
+            keep = "keep" if opts.orientation == "keep" else "drop"
+            if out_format in LOSSLESS_STRIP_FORMATS:
+                cleaned, removed = strip_bytes(encoded, opts, orientation=keep)
+            else:  # TIFF / HEIF / AVIF / BMP: our encoder wrote them; verify, don't rewrite
+                imageio.check_encoded_clean(encoded, out_format)
+                cleaned, removed = encoded, []
+        result.metadata_removed = [{"kind": "all (re-encoded)", "bytes": len(data)}, *removed]
+        return cleaned
+
+    def redact_file(self, src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> FileResult:
+        """Redact the photo or video ``src`` into ``dst`` (atomic). Never raises for a bad
+        input: see the result's ``status`` and ``error``."""
+        item = InputFile(path=Path(src), relative=Path(Path(src).name), root=Path(src).parent)
+        return self._process(item, Path(dst))
+
+    redact_video = redact_file
+    """Videos go through :meth:`redact_file` too (the format is sniffed from the content)."""
+
+    def _process(self, item: InputFile, dst: Path) -> FileResult:
+        result = FileResult(path=item.display_relative, status="failed")
+        started = time.perf_counter()
+        try:
+            container = sniff_video(item.read_head(64))
+            if container is not None:
+                self._process_video(item, dst, container, result)
+            else:
+                self._process_photo(item, dst, result)
+            result.status = "ok"
+        except FastRedactError as exc:
+            result.error = f"{type(exc).__name__}: {exc}"
+        except MemoryError:
+            result.error = "LimitExceeded: out of memory while processing the file"
+        except Exception as exc:  # fail closed on anything unexpected, and say what it was
+            result.error = f"InternalError: {type(exc).__name__}: {_one_line(exc)}"
+        result.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
+        return result
+
+    def _process_photo(self, item: InputFile, dst: Path, result: FileResult) -> None:
+        data = item.read()
+        cleaned = self.redact_bytes(data, result)
+        dst = _with_suffix_for(dst, result.format, result.output_format)
+        write_atomically(dst, cleaned)
+        result.output = str(dst)
+        result.output_sha256 = sha256_bytes(cleaned)
+
+    def _process_video(
+        self, item: InputFile, dst: Path, container: str, result: FileResult
+    ) -> None:
+        result.format = container
+        result.input_sha256 = item.sha256()
+        out_container = "matroska" if container == "avi" else container
+        dst = dst.with_suffix(".mkv") if container == "avi" else dst
+        boxes_per_label: Counter[str] = Counter()
+
+        def detect(rgb: NDArray[np.uint8]) -> FrameDetections:
+            found = self.detectors.detect(rgb)
+            boxes_per_label.update(found.labels)
+            return found
+
+        video = redact_video(
+            item.path,
+            dst,
+            detector=SimpleNamespace(detect=detect),  # type: ignore[arg-type]
+            redact_frame=lambda rgb, boxes: redact_boxes(rgb, boxes, self.options),
+            options=self.options.video_options(),
+        )
+        result.output_format = out_container
+        result.width, result.height, result.frames = video.width, video.height, video.frames
+        result.reencoded = True
+        result.video = video.manifest_fields()
+        # One row per label (boxes summed over frames), not one per box: a long video would
+        # otherwise make a manifest line of millions of boxes.
+        result.detections = [
+            {"label": label, "boxes": n} for label, n in sorted(boxes_per_label.items())
+        ]
+        result.output = str(dst)
+        result.output_sha256 = InputFile(dst, Path(dst.name), dst.parent).sha256()
+
+    # -- many files -----------------------------------------------------------------------
+    def redact_paths(
+        self,
+        inputs: Iterable[str | os.PathLike[str]],
+        outdir: str | os.PathLike[str],
+        *,
+        manifest: str | os.PathLike[str] | None = None,
+        mapping: str | os.PathLike[str] | None = None,
+        resume: bool = False,
+    ) -> Iterator[FileResult]:
+        """Redact every photo under ``inputs`` into ``outdir`` (tree mirrored), streaming results.
+
+        Work is spread over ``options.workers`` threads (decoding, ONNX inference and the
+        Rust kernels release the GIL); at most twice that many files are in flight.
+        """
+        out_root = Path(outdir)
+        fingerprint = self.options.fingerprint()
+        done = read_done(Path(manifest)) if (resume and manifest) else set()
+        if resume:
+            remove_stale_temp_files(out_root)
+        manifest_writer = ManifestWriter(Path(manifest)) if manifest else None
+        mapping_writer = MappingWriter(Path(mapping)) if mapping else None
+        base_row = {
+            "settings_fingerprint": fingerprint,
+            "settings": self.options.output_settings(),
+            "models": self.detectors.describe(),
+        }
+        try:
+            for item, result in self._run_pool(
+                iter_inputs(inputs, out_root), out_root, done, fingerprint
+            ):
+                row = {**base_row, **_row_of(result)}
+                if manifest_writer:
+                    manifest_writer.write(row)
+                if mapping_writer and result.output:
+                    mapping_writer.write({"input": item.display_path, "output": result.output})
+                yield result
+        finally:
+            if manifest_writer:
+                manifest_writer.close()
+            if mapping_writer:
+                mapping_writer.close()
+
+    def _run_pool(
+        self,
+        items: Iterator[InputFile],
+        out_root: Path,
+        done: set[DoneKey],
+        fingerprint: str,
+    ) -> Iterator[tuple[InputFile, FileResult]]:
+        window = 2 * self.options.workers
+        pending: list[tuple[InputFile, Future[FileResult]]] = []
+        with ThreadPoolExecutor(max_workers=self.options.workers) as pool:
+            for item in items:
+                pending.append(
+                    (item, pool.submit(self._process_or_skip, item, out_root, done, fingerprint))
+                )
+                if len(pending) >= window:
+                    first = pending.pop(0)
+                    yield first[0], first[1].result()
+            for item, future in pending:
+                yield item, future.result()
+
+    def _process_or_skip(
+        self, item: InputFile, out_root: Path, done: set[DoneKey], fingerprint: str
+    ) -> FileResult:
+        if item.error:
+            return FileResult(path=item.display_relative, status="failed", error=item.error)
+        if done:
+            try:
+                digest = sha256_bytes(item.read())
+            except FastRedactError as exc:
+                return FileResult(
+                    path=item.display_relative,
+                    status="failed",
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+            if (item.display_relative, digest, fingerprint) in done:
+                return FileResult(
+                    path=item.display_relative,
+                    status="skipped",
+                    input_sha256=digest,
+                    error="already done (--resume)",
+                )
+        return self._process(item, output_path_for(item, out_root))
+
+    # -- helpers --------------------------------------------------------------------------
+    def _output_format(self, source: str) -> str:
+        if self.options.format != "same":
+            return self.options.format
+        if source == imageio.RAW_FORMAT:
+            return "tiff"
+        return source
+
+    def _encode(self, decoded: imageio.DecodedImage, out_format: str) -> bytes:
+        opts = self.options
+        frames = decoded.frames
+        if opts.orientation == "keep" and decoded.orientation != 1:
+            frames = [imageio.undo_orientation(f, decoded.orientation) for f in frames]
+        quality = opts.quality or (decoded.jpeg_quality if out_format == "jpeg" else None)
+        icc = decoded.icc_profile if opts.icc == "keep" else None
+        encoded = imageio.encode_image(
+            frames,
+            out_format,
+            quality=quality,
+            subsampling=decoded.jpeg_subsampling if out_format == decoded.format else None,
+            icc_profile=icc,
+            durations=decoded.durations,
+            loop=decoded.loop,
+            orientation=decoded.orientation if opts.orientation == "keep" else 1,
+        )
+        if not encoded:
+            raise UnsupportedFormat(f"encoding {out_format} produced nothing")
+        return encoded
+
+
+_SUFFIXES = {
+    "jpeg": ".jpg",
+    "png": ".png",
+    "webp": ".webp",
+    "tiff": ".tiff",
+    "gif": ".gif",
+    "bmp": ".bmp",
+    "heif": ".heic",
+    "avif": ".avif",
+}
+
+
+def _with_suffix_for(dst: Path, source: str | None, out_format: str | None) -> Path:
+    """Change the extension only when the format changed (RAW → TIFF, ``--format``)."""
+    if out_format is None or out_format == source:
+        return dst
+    return dst.with_suffix(_SUFFIXES[out_format])
+
+
+def _row_of(result: FileResult) -> dict[str, Any]:
+    row = {k: v for k, v in result.__dict__.items() if v is not None}
+    row.pop("output", None)  # output paths live in the mapping file only
+    return row
+
+
+class _Clock:
+    def __init__(self, sink: dict[str, float]) -> None:
+        self.sink = sink
+
+    def __call__(self, name: str) -> _Clock:
+        self._name = name
+        return self
+
+    def __enter__(self) -> None:
+        self._start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        elapsed = (time.perf_counter() - self._start) * 1000
+        self.sink[self._name] = round(self.sink.get(self._name, 0.0) + elapsed, 2)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join((str(exc) or type(exc).__name__).split())

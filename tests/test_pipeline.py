@@ -1,0 +1,313 @@
+"""The photo pipeline end to end: faces hidden, pixels untouched where nothing was found,
+metadata gone, manifest and resume, and every hostile input failing closed."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fastredact import imageio
+from fastredact.pipeline import Redactor
+from fastredact.safe_write import TEMP_MARKER
+from tests.conftest import shared_file
+
+FACE_PHOTOS = ["redact-client/obama.jpeg", "scikit-image/astronaut.png"]
+
+
+@pytest.fixture(scope="module")
+def redactor() -> Redactor:
+    return Redactor(workers=1)
+
+
+def _decode(path: Path) -> np.ndarray:
+    return imageio.decode_image(path.read_bytes()).frames[0]
+
+
+def _jpeg_bytes(pixels: np.ndarray, **options: object) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="JPEG", **options)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("relative", FACE_PHOTOS)
+def test_faces_are_hidden_and_the_rest_kept(
+    shared_data: Path, tmp_path: Path, redactor: Redactor, relative: str
+) -> None:
+    src = shared_file(shared_data, relative)
+    dst = tmp_path / src.name
+    result = redactor.redact_file(src, dst)
+    assert result.ok, result.error
+    faces = [d for d in result.detections if d["label"] == "face"]
+    assert faces, "the face was not found"
+    before, after = _decode(src).astype(np.int16), _decode(dst).astype(np.int16)
+    assert before.shape == after.shape
+    x0, y0, x1, y1 = (int(v) for v in faces[0]["box"])
+    inner = (
+        slice(y0 + (y1 - y0) // 4, y1 - (y1 - y0) // 4),
+        slice(x0 + (x1 - x0) // 4, x1 - (x1 - x0) // 4),
+    )
+    # Inside the face: strongly changed; detail (high frequencies) gone.
+    assert np.abs(after[inner] - before[inner]).mean() > 8
+    assert (
+        np.abs(np.diff(after[inner], axis=1)).mean()
+        < 0.5 * np.abs(np.diff(before[inner], axis=1)).mean()
+    )
+    # Far from any detection: only codec noise.
+    mask = np.ones(before.shape[:2], bool)
+    for det in result.detections:
+        bx0, by0, bx1, by1 = det["box"]
+        w, h = (bx1 - bx0) / 2, (by1 - by0) / 2
+        mask[max(0, int(by0 - h)) : int(by1 + h), max(0, int(bx0 - w)) : int(bx1 + w)] = False
+    assert mask.mean() > 0.2
+    assert np.abs(after[mask] - before[mask]).mean() < 3
+
+
+def test_no_detection_keeps_pixels_byte_identical(
+    shared_data: Path, tmp_path: Path, redactor: Redactor
+) -> None:
+    src = shared_file(shared_data, "scikit-image/coffee.png")
+    dst = tmp_path / "coffee.png"
+    result = redactor.redact_file(src, dst)
+    assert result.ok, result.error
+    assert not result.reencoded and not result.detections
+    assert np.array_equal(_decode(src), _decode(dst))
+
+
+def test_gps_and_thumbnail_are_gone(shared_data: Path, tmp_path: Path, redactor: Redactor) -> None:
+    src = shared_file(shared_data, "exif-samples/jpg/gps/DSCN0010.jpg")
+    dst = tmp_path / "out.jpg"
+    result = redactor.redact_file(src, dst)
+    assert result.ok, result.error
+    im = Image.open(dst)
+    exif = im.getexif()
+    assert set(exif.keys()) <= {0x0112}
+    assert not exif.get_ifd(0x8825)  # GPS IFD
+    assert b"NIKON" not in dst.read_bytes()
+
+
+def test_redacted_output_keeps_orientation_tag(tmp_path: Path, redactor: Redactor) -> None:
+    # A gray frame with a face-sized fill region is re-encoded; its orientation survives.
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 255, (64, 96, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = "SecretCam"
+    src = tmp_path / "in.jpg"
+    src.write_bytes(_jpeg_bytes(pixels, exif=exif.tobytes(), quality=90))
+    result = Redactor(workers=1, reencode=True).redact_file(src, tmp_path / "out.jpg")
+    assert result.ok, result.error
+    out = Image.open(tmp_path / "out.jpg")
+    assert dict(out.getexif()) == {0x0112: 6}
+    assert _decode(tmp_path / "out.jpg").shape == (96, 64, 3)
+
+
+def _hostile_inputs(root: Path, shared_data: Path) -> dict[str, str]:
+    """name → expected error kind fragment."""
+    rng = np.random.default_rng(1)
+    good = _jpeg_bytes(rng.integers(0, 255, (128, 128, 3), dtype=np.uint8))
+    (root / "zero.jpg").write_bytes(b"")
+    (root / "truncated.jpg").write_bytes(good[: len(good) // 2])
+    png = io.BytesIO()
+    Image.new("RGB", (16, 16), (1, 2, 3)).save(png, format="PNG")
+    bad_crc = bytearray(png.getvalue())
+    bad_crc[-20] ^= 0xFF  # inside the IDAT chunk: its CRC no longer matches
+    (root / "badcrc.png").write_bytes(bytes(bad_crc))
+    (root / "text.jpg").write_text("this is not a photo\n")
+    bomb = io.BytesIO()
+    Image.new("L", (1, 1)).save(bomb, format="PNG")
+    import zlib
+
+    b = bytearray(bomb.getvalue())
+    b[16:24] = (50_000).to_bytes(4, "big") * 2
+    b[29:33] = zlib.crc32(bytes(b[12:29])).to_bytes(4, "big")
+    (root / "bomb.png").write_bytes(bytes(b))
+    os.mkfifo(root / "fifo.jpg")
+    (root / "loop.jpg").symlink_to(root / "loop.jpg")
+    (root / os.fsdecode(b"caf\xe9-latin1.jpg")).write_bytes(good[:100])
+    (root / "broken.dng").write_bytes(shared_file(shared_data, "exiftool/DNG.dng").read_bytes())
+    (root / "truncated-raf.raf").write_bytes(
+        shared_file(shared_data, "exiftool/FujiFilm.raf").read_bytes()
+    )
+    return {
+        "zero.jpg": "UnsupportedFormat",
+        "truncated.jpg": "CorruptInput",
+        "badcrc.png": "CorruptInput",
+        "text.jpg": "UnsupportedFormat",
+        "bomb.png": "LimitExceeded",
+        "fifo.jpg": "not a regular file",
+        "loop.jpg": "cannot read",
+        os.fsencode(os.fsdecode(b"caf\xe9-latin1.jpg")).decode(
+            "utf-8", "backslashreplace"
+        ): "CorruptInput",
+        "broken.dng": "CorruptInput",
+        "truncated-raf.raf": "CorruptInput",
+    }
+
+
+def test_hostile_inputs_fail_closed_and_batch_goes_on(
+    shared_data: Path, tmp_path: Path, redactor: Redactor
+) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    expected = _hostile_inputs(src, shared_data)
+    good = shared_file(shared_data, "scikit-image/coffee.png")
+    (src / "good.png").write_bytes(good.read_bytes())
+    manifest = tmp_path / "manifest.jsonl"
+    results = {r.path: r for r in redactor.redact_paths([src], out, manifest=manifest)}
+    assert results["good.png"].ok
+    for name, fragment in expected.items():
+        result = results[name]
+        assert result.status == "failed", name
+        assert result.error and fragment in result.error, (name, result.error)
+        assert "\n" not in result.error
+    outputs = sorted(p.name for p in out.rglob("*"))
+    assert outputs == ["good.png"], outputs
+    rows = [json.loads(line) for line in manifest.read_text().splitlines()]
+    assert len(rows) == len(expected) + 1
+    assert all(row["status"] in ("ok", "failed") for row in rows)
+
+
+def test_exiftool_truncated_fixtures_give_rows_not_outputs(
+    shared_data: Path, tmp_path: Path, redactor: Redactor
+) -> None:
+    names = ["ExifTool.jpg", "QuickTime.heic", "Nikon.nef", "CanonRaw.cr3", "Minolta.mrw"]
+    paths = [shared_file(shared_data, f"exiftool/{n}") for n in names]
+    results = list(redactor.redact_paths(paths, tmp_path / "out"))
+    assert [r.status for r in results] == ["failed"] * len(names)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_resume_skips_done_inputs(shared_data: Path, tmp_path: Path, redactor: Redactor) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("coffee.png", "rocket.jpg"):
+        (src / name).write_bytes(shared_file(shared_data, f"scikit-image/{name}").read_bytes())
+    manifest = tmp_path / "m.jsonl"
+    first = list(redactor.redact_paths([src], tmp_path / "out", manifest=manifest))
+    assert [r.status for r in first] == ["ok", "ok"]
+    again = list(redactor.redact_paths([src], tmp_path / "out", manifest=manifest, resume=True))
+    assert [r.status for r in again] == ["skipped", "skipped"]
+    other = Redactor(workers=1, mode="fill")  # other settings: not the same work
+    redone = list(other.redact_paths([src], tmp_path / "out2", manifest=manifest, resume=True))
+    assert [r.status for r in redone] == ["ok", "ok"]
+
+
+def test_cli_exit_codes_and_refusals(shared_data: Path, tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "coffee.png").write_bytes(
+        shared_file(shared_data, "scikit-image/coffee.png").read_bytes()
+    )
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "fastredact", "redact", *args, "--no-progress"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+    inside = cli(str(src), "-o", str(src / "out"))
+    assert inside.returncode == 2 and "inside input" in inside.stderr
+    ok = cli(str(src), "-o", str(tmp_path / "out"), "--workers", "1")
+    assert ok.returncode == 0, ok.stderr
+    assert "1 ok" in ok.stderr
+    (src / "bad.jpg").write_text("nope")
+    some = cli(str(src), "-o", str(tmp_path / "out3"), "--workers", "1")
+    assert some.returncode == 1
+    assert "bad.jpg" in some.stderr and "Traceback" not in some.stderr
+
+
+def test_kill_mid_run_leaves_no_partial_output(shared_data: Path, tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    photo = shared_file(shared_data, "redact-client/obama.jpeg").read_bytes()
+    for i in range(40):
+        (src / f"p{i:02d}.jpg").write_bytes(photo)
+    manifest = tmp_path / "m.jsonl"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fastredact",
+            "redact",
+            str(src),
+            "-o",
+            str(tmp_path / "out"),
+            "--manifest",
+            str(manifest),
+            "--workers",
+            "2",
+            "--no-progress",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and (
+        not manifest.exists() or manifest.read_text().count("\n") < 2
+    ):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    out = tmp_path / "out"
+    finished = {p.name for p in out.glob("*.jpg")} if out.exists() else set()
+    # Every visible output is complete (decodes); temp files are the only other trace.
+    for name in finished:
+        assert imageio.decode_image((out / name).read_bytes()).width == 720
+    rows = [line for line in manifest.read_text().splitlines() if line.strip()]
+    parsed = []
+    for line in rows:
+        try:
+            parsed.append(json.loads(line))
+        except json.JSONDecodeError:
+            assert line is rows[-1], "only the last line may be torn"
+    assert parsed
+    resumed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fastredact",
+            "redact",
+            str(src),
+            "-o",
+            str(out),
+            "--manifest",
+            str(manifest),
+            "--resume",
+            "--workers",
+            "2",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(list(out.glob("*.jpg"))) == 40
+    # --resume also removed the temporary files the killed run left behind.
+    assert not [p for p in out.rglob("*") if TEMP_MARKER in p.name]
+
+
+def test_two_workers_share_detectors_safely(shared_data: Path, tmp_path: Path) -> None:
+    # Regression: one OpenCV cascade shared by two threads crashed the process.
+    src = tmp_path / "in"
+    src.mkdir()
+    photo = shared_file(shared_data, "redact-client/obama.jpeg").read_bytes()
+    for i in range(6):
+        (src / f"p{i}.jpg").write_bytes(photo)
+    results = list(Redactor(workers=2).redact_paths([src], tmp_path / "out"))
+    assert [r.status for r in results] == ["ok"] * 6
+    assert all(len(r.detections) >= 1 for r in results)
