@@ -164,7 +164,7 @@ def measure(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, default=REPO / "python/fastredact/models/plates.onnx")
-    parser.add_argument("--thresholds", type=float, nargs="+", default=[0.35])
+    parser.add_argument("--thresholds", type=float, nargs="+", default=[0.45])
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0])
     parser.add_argument("--platedet", action="store_true", help="add platedet (AGPL) as a row")
     parser.add_argument("--no-haar", action="store_true")

@@ -145,6 +145,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=REPO / "python/fastredact/models/plates.onnx")
     parser.add_argument("--work", type=Path, default=REPO / "out/plates")
     parser.add_argument("--steps", type=int, default=6000)
+    parser.add_argument(
+        "--stop-after",
+        type=int,
+        default=None,
+        help="end (and export) after this many steps of the --steps schedule",
+    )
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--crop", type=int, default=192)
     parser.add_argument("--lr", type=float, default=3e-3)
@@ -177,7 +183,8 @@ def main() -> None:
     start = time.time()
     loader: Iterator = iter(())
     log = []
-    for step in range(args.steps):
+    stop = args.steps if args.stop_after is None else min(args.stop_after, args.steps)
+    for step in range(stop):
         if step in phases:
             if step:
                 mined = mine_hard_points(ema, photos, threshold=0.3)
@@ -208,7 +215,7 @@ def main() -> None:
                 f"box {loss_box.item():.3f} {elapsed / 60:.1f} min",
                 flush=True,
             )
-        if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:
+        if (step + 1) % args.eval_every == 0 or step + 1 == stop:
             metrics = validate(ema, valid)
             log.append({"step": step + 1, "minutes": (time.time() - start) / 60, **metrics})
             print(f"valid after {step + 1} steps: {metrics}", flush=True)
@@ -219,7 +226,10 @@ def main() -> None:
         "license": "MIT",
         "stride": "4",
         "input": "RGB float32 NCHW 0..1, H and W multiples of 32",
-        "training": f"training/plates/train.py --steps {args.steps} --seed {args.seed}",
+        "training": (
+            f"training/plates/train.py --steps {args.steps} --stop-after {stop} "
+            f"--crop {args.crop} --batch {args.batch} --seed {args.seed}"
+        ),
     }
     sha = export_onnx(ema.eval(), args.out, meta)
     summary = {"minutes": round(minutes, 1), "sha256": sha, "out": str(args.out), "log": log}
