@@ -1,0 +1,141 @@
+"""Training samples: real train-split photos and licence-clean backgrounds with synthetic plates.
+
+Sources (all licence-clean, see MODEL_CARD.md):
+- ``../shared/data/openimages-plates/train`` (CC BY 2.0 images / CC BY 4.0 labels). The
+  ``valid`` split is never read here.
+- scikit-image's bundled sample images (minus astronaut, coffee and rocket, which the evaluation
+  uses as plate-free photos), including its text and page scans as hard negatives.
+- procedural backgrounds: noise, gradients, stripes and grilles, random text without a plate.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import synth
+from PIL import Image, ImageDraw
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("FASTREDACT_SHARED_DATA", REPO.parent / "shared" / "data"))
+PLATES = SHARED / "openimages-plates"
+EVAL_ONLY_SKIMAGE = {"astronaut.png", "coffee.png", "rocket.jpg"}
+
+
+@dataclass
+class Photo:
+    """One real photo with axis-aligned plate and vehicle boxes (pixels, x0 y0 x1 y1)."""
+
+    image: np.ndarray
+    plates: np.ndarray
+    vehicles: np.ndarray
+    hard_points: list[tuple[float, float]] = field(default_factory=list)
+
+
+def read_labels(path: Path, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Oriented YOLO labels → axis-aligned plate and vehicle boxes in pixels."""
+    plates, vehicles = [], []
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) != 9:
+            continue
+        xy = np.array(parts[1:], dtype=np.float64).reshape(4, 2) * (width, height)
+        box = [xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max()]
+        (plates if parts[0] == "0" else vehicles).append(box)
+    return (
+        np.array(plates, dtype=np.float32).reshape(-1, 4),
+        np.array(vehicles, dtype=np.float32).reshape(-1, 4),
+    )
+
+
+def load_split(split: str) -> list[tuple[Path, np.ndarray, np.ndarray]]:
+    """(image path, plates, vehicles) for every image of a split, sorted by name."""
+    out = []
+    for image_path in sorted((PLATES / split / "images").glob("*.jpg")):
+        label = PLATES / split / "labels" / (image_path.stem + ".txt")
+        with Image.open(image_path) as im:
+            width, height = im.size
+        plates, vehicles = read_labels(label, width, height)
+        out.append((image_path, plates, vehicles))
+    return out
+
+
+def load_train_photos() -> list[Photo]:
+    photos = []
+    for path, plates, vehicles in load_split("train"):
+        image = np.asarray(Image.open(path).convert("RGB"))
+        photos.append(Photo(image, plates, vehicles))
+    return photos
+
+
+def load_backgrounds() -> list[np.ndarray]:
+    """scikit-image sample photos (RGB), minus the ones kept for evaluation."""
+    import skimage
+
+    folder = Path(skimage.__file__).parent / "data"
+    images = []
+    for path in sorted(folder.iterdir()):
+        if path.suffix not in {".png", ".jpg"} or path.name in EVAL_ONLY_SKIMAGE:
+            continue
+        image = np.asarray(Image.open(path).convert("RGB"))
+        if min(image.shape[:2]) >= 128:
+            images.append(image)
+    return images
+
+
+def procedural_background(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Noise, gradients, stripes, grilles and random text: no plate in any of them."""
+    base = rng.uniform(0, 255, 3)
+    ramp = np.linspace(0, 1, size, dtype=np.float32)
+    image = base + rng.uniform(-80, 80, 3) * ramp[:, None, None]
+    image = np.broadcast_to(image, (size, size, 3)).astype(np.float32).copy()
+    kind = rng.integers(0, 3)
+    if kind == 0:  # stripes / grille
+        period = int(rng.integers(3, 14))
+        lines = (np.arange(size) % period) < period // 2
+        colour = rng.uniform(0, 255, 3)
+        if rng.random() < 0.5:
+            image[lines] = colour
+        else:
+            image[:, lines] = colour
+    elif kind == 1:  # blobs
+        noise = cv2.resize(rng.uniform(0, 255, (8, 8, 3)).astype(np.float32), (size, size))
+        image = 0.5 * image + 0.5 * noise
+    image += rng.normal(0, rng.uniform(2, 20), image.shape)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def draw_distractors(rng: np.random.Generator, image: np.ndarray, count: int) -> np.ndarray:
+    """Text that is not a plate: words, signs with several lines, stripes."""
+    pil = Image.fromarray(image)
+    draw = ImageDraw.Draw(pil)
+    h, w = image.shape[:2]
+    for _ in range(count):
+        size = int(rng.integers(6, 40))
+        font = synth._font(synth.FONT_NAMES[int(rng.integers(0, len(synth.FONT_NAMES)))], size)
+        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        kind = rng.integers(0, 3)
+        if kind == 0:  # free text, lower case words
+            words = " ".join(
+                "".join(chr(97 + int(c)) for c in rng.integers(0, 26, int(rng.integers(3, 9))))
+                for _ in range(int(rng.integers(1, 4)))
+            )
+            draw.text((x, y), words, fill=colour, font=font)
+        elif kind == 1:  # sign: filled rectangle with several lines of text
+            lines = int(rng.integers(3, 5))
+            bw, bh = int(size * rng.uniform(3, 8)), int(size * lines * 1.2)
+            fill = tuple(int(c) for c in rng.integers(0, 256, 3))
+            draw.rectangle((x, y, x + bw, y + bh), fill=fill)
+            for i in range(lines):
+                text = synth._random_text(rng, int(rng.integers(3, 10))).lower()
+                draw.text((x + 2, y + i * size * 1.2), text, fill=colour, font=font)
+        else:  # grille: parallel bars
+            bw, bh = int(rng.integers(20, 120)), int(rng.integers(8, 40))
+            step = int(rng.integers(2, 6))
+            for i in range(0, bh, step):
+                draw.line((x, y + i, x + bw, y + i), fill=colour, width=max(1, step // 2))
+    return np.asarray(pil).copy()

@@ -1,0 +1,41 @@
+"""Export a trained PlateNetModel to ONNX with symbolic height and width."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import onnx
+import torch
+from model import ExportWrapper, PlateNetModel
+
+OUTPUT_NAMES = ["heat", "peaks", "size", "offset"]
+
+
+def export_onnx(model: PlateNetModel, path: Path, metadata: dict[str, str]) -> str:
+    """Write ``path`` (opset 17, dims N, H, W symbolic); returns its SHA-256."""
+    wrapper = ExportWrapper(model).eval().to(memory_format=torch.contiguous_format)
+    dummy = torch.zeros(1, 3, 416, 416)
+    dynamic = {"image": {0: "N", 2: "H", 3: "W"}}
+    for name in OUTPUT_NAMES:
+        dynamic[name] = {0: "N", 2: "H4", 3: "W4"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(
+        wrapper,
+        (dummy,),
+        str(path),
+        input_names=["image"],
+        output_names=OUTPUT_NAMES,
+        dynamic_axes=dynamic,
+        opset_version=17,
+        dynamo=False,
+    )
+    proto = onnx.load(str(path))
+    del proto.metadata_props[:]
+    for key, value in sorted(metadata.items()):
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    proto.producer_name = "fastredact-training"
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(path))
+    return hashlib.sha256(path.read_bytes()).hexdigest()
