@@ -223,6 +223,10 @@ def test_cli_exit_codes_and_refusals(shared_data: Path, tmp_path: Path) -> None:
     ok = cli(str(src), "-o", str(tmp_path / "out"), "--workers", "1")
     assert ok.returncode == 0, ok.stderr
     assert "1 ok" in ok.stderr
+    (src / "README.md").write_text("not media: skipped, not failed")
+    skip = cli(str(src), "-o", str(tmp_path / "out2"), "--workers", "1")
+    assert skip.returncode == 0, skip.stderr
+    assert "skipped README.md: not media" in skip.stderr
     (src / "bad.jpg").write_text("nope")
     some = cli(str(src), "-o", str(tmp_path / "out3"), "--workers", "1")
     assert some.returncode == 1
@@ -311,3 +315,31 @@ def test_two_workers_share_detectors_safely(shared_data: Path, tmp_path: Path) -
     results = list(Redactor(workers=2).redact_paths([src], tmp_path / "out"))
     assert [r.status for r in results] == ["ok"] * 6
     assert all(len(r.detections) >= 1 for r in results)
+
+
+def test_video_through_the_pipeline_leaves_no_face(
+    shared_data: Path, tmp_path: Path, redactor: Redactor
+) -> None:
+    import av
+
+    src = shared_file(shared_data, "egoblur/gen2/test_face_video.mp4")
+    result = redactor.redact_file(src, tmp_path / "out.mp4")
+    assert result.ok, result.error
+    assert result.video is not None and result.video["frames"] == 14
+    assert any(d["label"] == "face" and d["boxes"] >= 14 for d in result.detections)
+    faces = redactor.detectors
+    residual = 0
+    with av.open(str(tmp_path / "out.mp4")) as container:
+        for frame in container.decode(video=0):
+            found = faces.detect(frame.to_ndarray(format="rgb24"))
+            residual += sum(1 for label in found.labels if label == "face")
+    assert residual == 0
+
+
+def test_broken_video_fails_closed(shared_data: Path, tmp_path: Path, redactor: Redactor) -> None:
+    src = shared_file(shared_data, "redact-client/broken_video.mp4")
+    result = redactor.redact_file(src, tmp_path / "out.mp4")
+    # An 18-byte text file named .mp4: refused from its content, nothing written.
+    assert result.status == "failed" and result.error
+    assert "UnsupportedFormat" in result.error or "CorruptInput" in result.error
+    assert list(tmp_path.iterdir()) == []

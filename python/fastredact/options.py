@@ -44,7 +44,7 @@ class RedactOptions:
     faces: bool = True
     plates: bool = True
     face_model: str = "centerface"
-    plate_model: str = "haar-plate"
+    plate_model: str = "platenet"
     mode: str = "blur"
     shape: str = "ellipse"
     mask_scale: float = 1.3

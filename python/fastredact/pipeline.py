@@ -31,7 +31,7 @@ from fastredact.redaction_steps import (
     FrameDetections,
     detection_rows,
     redact_boxes,
-    redact_frame,
+    redact_verified,
     strip_bytes,
 )
 from fastredact.safe_write import remove_stale_temp_files, write_atomically
@@ -41,6 +41,62 @@ from fastredact.video_streams import sniff_video
 __all__ = ["FileResult", "Redactor"]
 
 LOSSLESS_STRIP_FORMATS = ("jpeg", "png", "webp", "gif")
+MEDIA_SUFFIXES = frozenset(
+    {
+        ".jpg",
+        ".jpeg",
+        ".jpe",
+        ".jfif",
+        ".png",
+        ".apng",
+        ".webp",
+        ".gif",
+        ".tif",
+        ".tiff",
+        ".bmp",
+        ".dib",
+        ".heic",
+        ".heif",
+        ".avif",
+        ".jxl",
+        ".dng",
+        ".cr2",
+        ".cr3",
+        ".crw",
+        ".nef",
+        ".nrw",
+        ".arw",
+        ".srf",
+        ".sr2",
+        ".raf",
+        ".rw2",
+        ".orf",
+        ".pef",
+        ".srw",
+        ".x3f",
+        ".iiq",
+        ".mrw",
+        ".3fr",
+        ".erf",
+        ".kdc",
+        ".mos",
+        ".rwl",
+        ".mp4",
+        ".m4v",
+        ".mov",
+        ".mkv",
+        ".webm",
+        ".avi",
+        ".mts",
+        ".m2ts",
+        ".ts",
+        ".3gp",
+        ".wmv",
+        ".flv",
+    }
+)
+"""File name suffixes of photos and videos: an unrecognised file named like one is a failure;
+any other unrecognised file (README, .DS_Store) is skipped."""
 
 
 @dataclass
@@ -87,8 +143,7 @@ class Redactor:
         """Detect and redact one RGB(A)/gray uint8 image; returns a redacted copy."""
         found = self.detectors.detect(image)
         out = np.array(image, copy=True)
-        redact_frame(out, found, self.options)
-        return out, found
+        return out, redact_verified(out, found, self.options, self.detectors)
 
     # -- one file -------------------------------------------------------------------------
     def redact_bytes(self, data: bytes, result: FileResult) -> bytes:
@@ -125,8 +180,15 @@ class Redactor:
             return cleaned
         result.reencoded = True
         with clock("redact"):
-            for frame, frame_found in zip(decoded.frames, found, strict=True):
-                redact_frame(frame, frame_found, opts)
+            hidden = [
+                redact_verified(frame, frame_found, opts, self.detectors)
+                for frame, frame_found in zip(decoded.frames, found, strict=True)
+            ]
+        result.detections = [
+            dict(det, frame=index)
+            for index, frame in enumerate(hidden)
+            for det in detection_rows(frame)
+        ]
         with clock("encode"):
             encoded = self._encode(decoded, out_format)
         with clock("strip"):
@@ -158,6 +220,11 @@ class Redactor:
             else:
                 self._process_photo(item, dst, result)
             result.status = "ok"
+        except UnsupportedFormat as exc:
+            result.error = f"UnsupportedFormat: {exc}"
+            if result.format is None and item.path.suffix.lower() not in MEDIA_SUFFIXES:
+                # A README or .DS_Store in a photo folder: not media at all, nothing to hide.
+                result.status = "skipped"
         except FastRedactError as exc:
             result.error = f"{type(exc).__name__}: {exc}"
         except MemoryError:
@@ -193,7 +260,7 @@ class Redactor:
             item.path,
             dst,
             detector=SimpleNamespace(detect=detect),  # type: ignore[arg-type]
-            redact_frame=lambda rgb, boxes: redact_boxes(rgb, boxes, self.options),
+            redact_frame=self._redact_video_frame,
             options=self.options.video_options(),
         )
         result.output_format = out_container
@@ -207,6 +274,13 @@ class Redactor:
         ]
         result.output = str(dst)
         result.output_sha256 = InputFile(dst, Path(dst.name), dst.parent).sha256()
+
+    def _redact_video_frame(self, rgb: NDArray[np.uint8], boxes: NDArray[np.float32]) -> None:
+        """Hide ``boxes`` (detected or tracked), then re-detect and hide any leftover."""
+        redact_boxes(rgb, boxes, self.options)
+        if len(boxes):
+            leftover = self.detectors.verify(rgb)
+            redact_verified(rgb, leftover, self.options, self.detectors)
 
     # -- many files -----------------------------------------------------------------------
     def redact_paths(

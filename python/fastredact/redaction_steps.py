@@ -23,6 +23,7 @@ __all__ = [
     "detection_rows",
     "redact_boxes",
     "redact_frame",
+    "redact_verified",
     "strip_bytes",
 ]
 
@@ -38,6 +39,9 @@ class DetectorSet:
 
     detector: Detector | None
     models: list[dict[str, str]]
+    verifier: Detector | None = None
+    """Faces only, at :data:`VERIFY_THRESHOLD_FACTOR` of the run's threshold: what re-checks a
+    redacted frame, with margin for the re-encoding that follows."""
 
     @classmethod
     def load(cls, options: RedactOptions) -> DetectorSet:
@@ -49,12 +53,18 @@ class DetectorSet:
             "threshold": options.threshold,
             "min_size": float(options.min_size or 0),
         }
+        verifier = None
         if options.faces:
-            parts.append(
-                load_detector(options.face_model, tile_scales=options.face_tile_scales, **common)
+            face = load_detector(options.face_model, tile_scales=options.face_tile_scales, **common)
+            parts.append(face)
+            verifier = load_detector(
+                options.face_model,
+                tile_scales=options.face_tile_scales,
+                **{**common, "threshold": face.threshold * VERIFY_THRESHOLD_FACTOR},
             )
         if options.plates:
             plate_device = options.device if options.plate_model.endswith(".onnx") else "cpu"
+            plate_device = "cpu" if options.plate_model == "platenet" else plate_device
             parts.append(
                 load_detector(
                     options.plate_model, **{**common, "device": plate_device}, labels=["plate"]
@@ -64,13 +74,19 @@ class DetectorSet:
             {"name": str(p.model), "path": str(p.model_path), "sha256": sha256_file(p.model_path)}
             for p in parts
         ]
-        return cls(MultiDetector(parts) if parts else None, models)
+        return cls(MultiDetector(parts) if parts else None, models, verifier)
 
     def detect(self, frame: NDArray[np.generic]) -> Detections:
         """Detections in ``frame`` (gray, RGB, RGBA, 8 or 16 bit), in its pixel coordinates."""
         if self.detector is None:
             return Detections.empty()
         return self.detector.detect(_as_rgb8(frame))
+
+    def verify(self, frame: NDArray[np.generic]) -> Detections:
+        """Faces still findable in an already redacted frame (lower threshold)."""
+        if self.verifier is None:
+            return Detections.empty()
+        return self.verifier.detect(_as_rgb8(frame))
 
     def describe(self) -> list[dict[str, str]]:
         return self.models
@@ -87,6 +103,33 @@ def detection_rows(found: Detections) -> list[dict[str, Any]]:
 def redact_frame(frame: NDArray[np.generic], found: Detections, options: RedactOptions) -> None:
     """Hide every detection in ``frame`` in place with the run's mode, shape and mask scale."""
     redact_boxes(frame, found.boxes, options)
+
+
+VERIFY_THRESHOLD_FACTOR = 0.7
+VERIFY_ROUNDS = 2
+"""After hiding what was found, the detectors run again on the redacted frame up to this many
+times and whatever they still find is hidden too (a blurred face whose chin stuck out of the
+mask can still score as a face)."""
+
+
+def redact_verified(
+    frame: NDArray[np.generic],
+    found: Detections,
+    options: RedactOptions,
+    detectors: DetectorSet,
+) -> Detections:
+    """Hide ``found``, then re-detect and hide leftovers; returns everything hidden."""
+    if not len(found):
+        return found
+    hidden = [found]
+    redact_frame(frame, found, options)
+    for _ in range(VERIFY_ROUNDS):
+        again = detectors.verify(frame)
+        if not len(again):
+            break
+        redact_frame(frame, again, options)
+        hidden.append(again)
+    return Detections.concat(hidden)
 
 
 def redact_boxes(frame: NDArray[np.generic], boxes_in: Any, options: RedactOptions) -> None:

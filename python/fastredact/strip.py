@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ from fastredact.errors import (
     LimitExceeded,
     UnsupportedFormat,
 )
+from fastredact.safe_write import write_atomically
 
 __all__ = [
     "RemovedItem",
@@ -197,19 +197,6 @@ def strip_metadata(
     return StripResult(clean, fmt, _removed(removed), found, reencoded)
 
 
-def _write_atomic(dst: Path, data: bytes) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".fastredact-tmp", dir=dst.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, dst)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
@@ -234,7 +221,7 @@ def strip_file(
     if _same_file(src_path, dst_path):
         raise ValueError(f"refusing to overwrite the input {src_path}: choose another destination")
     result = strip_metadata(src_path.read_bytes(), icc=icc, orientation=orientation)
-    _write_atomic(dst_path, result.data)
+    write_atomically(dst_path, result.data)
     return result
 
 

@@ -68,7 +68,7 @@ def _list(args: argparse.Namespace) -> int:
                 "license": info.license,
                 "sha256": info.sha256,
                 "path": str(status.path) if status.path else None,
-                "install": info.install or "(comes with opencv-python-headless)",
+                "install": info.install or f"(comes with {_shipped_by(info.package)})",
                 "problem": status.problem,
             }
         )
@@ -94,7 +94,7 @@ def _install(args: argparse.Namespace) -> int:
     info = MODELS[args.name]
     if not info.install:
         print(
-            f"fastredact: {info.name} comes with opencv-python-headless; nothing to install "
+            f"fastredact: {info.name} comes with {_shipped_by(info.package)}; nothing to install "
             f"({model_status(info.name).problem or 'installed'})"
         )
         return EXIT_OK
@@ -118,3 +118,7 @@ def _install(args: argparse.Namespace) -> int:
         return EXIT_SOME_FAILED
     print(f"{info.name}: installed at {status.path} (sha256 {info.sha256})")
     return EXIT_OK
+
+
+def _shipped_by(package: str) -> str:
+    return "fastredact itself" if package == "fastredact" else "opencv-python-headless"

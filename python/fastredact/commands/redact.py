@@ -276,6 +276,12 @@ def _report(results, *, progress: bool) -> int:  # type: ignore[no-untyped-def]
             objects += sum(int(d.get("boxes", 1)) for d in result.detections)
             if result.status == "failed":
                 bar.write(f"fastredact: {result.path}: {result.error}", file=sys.stderr)
+            elif (
+                result.status == "skipped" and result.error and "UnsupportedFormat" in result.error
+            ):
+                bar.write(
+                    f"fastredact: skipped {result.path}: not a photo or video", file=sys.stderr
+                )
             bar.update(1)
             bar.set_postfix(objects=objects, failed=counts["failed"], refresh=False)
     elapsed = time.perf_counter() - started

