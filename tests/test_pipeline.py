@@ -226,7 +226,7 @@ def test_cli_exit_codes_and_refusals(shared_data: Path, tmp_path: Path) -> None:
     (src / "README.md").write_text("not media: skipped, not failed")
     skip = cli(str(src), "-o", str(tmp_path / "out2"), "--workers", "1")
     assert skip.returncode == 0, skip.stderr
-    assert "skipped README.md: not media" in skip.stderr
+    assert "skipped README.md: not a photo or video" in skip.stderr
     (src / "bad.jpg").write_text("nope")
     some = cli(str(src), "-o", str(tmp_path / "out3"), "--workers", "1")
     assert some.returncode == 1
