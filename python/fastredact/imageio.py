@@ -152,7 +152,11 @@ def _open_pillow(data: bytes, fmt: str) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             return Image.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[fmt]])
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, TypeError, Warning) as exc:
+    except UnidentifiedImageError:
+        raise CorruptInput(
+            f"cannot read {fmt.upper()} header (corrupt, or a variant Pillow cannot decode)"
+        ) from None
+    except (OSError, SyntaxError, ValueError, TypeError, Warning) as exc:
         raise CorruptInput(f"cannot read {fmt.upper()} header: {_one_line(exc)}") from None
 
 
