@@ -8,6 +8,8 @@ pub mod kernels;
 pub mod mask;
 pub mod metadata;
 pub mod selftest;
+#[cfg(test)]
+mod test_rng;
 
 pub use error::{Error, Result};
 

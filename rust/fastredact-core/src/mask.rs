@@ -468,20 +468,7 @@ mod tests {
         assert_eq!(m.area(), 12);
     }
 
-    /// A tiny deterministic generator (no dev-dependency needed).
-    struct Lcg(u64);
-    impl Lcg {
-        fn next(&mut self) -> u64 {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            self.0 >> 33
-        }
-        fn f(&mut self, lo: f64, hi: f64) -> f64 {
-            lo + (hi - lo) * (self.next() as f64 / (1u64 << 31) as f64)
-        }
-    }
+    use crate::test_rng::Lcg;
 
     #[test]
     fn resolution_matches_brute_force_and_ignores_order() {
