@@ -93,7 +93,7 @@ def test_same_output_name_twice_is_an_error(tmp_path: Path) -> None:
 
 
 def test_outdir_inside_input_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="inside input"):
+    with pytest.raises(ValueError, match="inside the input"):
         check_outdir_outside_inputs([tmp_path], tmp_path / "out")
     with pytest.raises(ValueError):
         check_outdir_outside_inputs([tmp_path], tmp_path)

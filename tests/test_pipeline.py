@@ -219,7 +219,7 @@ def test_cli_exit_codes_and_refusals(shared_data: Path, tmp_path: Path) -> None:
         )
 
     inside = cli(str(src), "-o", str(src / "out"))
-    assert inside.returncode == 2 and "inside input" in inside.stderr
+    assert inside.returncode == 2 and "inside the input" in inside.stderr
     ok = cli(str(src), "-o", str(tmp_path / "out"), "--workers", "1")
     assert ok.returncode == 0, ok.stderr
     assert "1 ok" in ok.stderr

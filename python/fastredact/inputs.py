@@ -100,7 +100,7 @@ def check_outdir_outside_inputs(inputs: Iterable[Path], outdir: Path) -> None:
         src = raw.resolve()
         if out == src or (src.is_dir() and out.is_relative_to(src)):
             raise ValueError(
-                f"output folder {display(outdir)} is inside input {display(raw)}; "
+                f"the output folder {display(outdir)} is inside the input folder {display(raw)}; "
                 "choose an output folder outside every input"
             )
 

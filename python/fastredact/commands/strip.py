@@ -11,6 +11,7 @@ from typing import Any
 from tqdm import tqdm  # type: ignore[import-untyped]
 
 from fastredact.commands import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
+from fastredact.inputs import check_outdir_outside_inputs
 from fastredact.strip import strip_files
 
 __all__ = ["register", "run"]
@@ -97,14 +98,14 @@ def _usage_error(message: str) -> int:
 
 def _collect(inputs: list[str], outdir: Path) -> list[tuple[Path, Path]] | str:
     """The (src, dst) pairs, or the message of a usage error."""
-    out_resolved = outdir.resolve()
+    try:
+        check_outdir_outside_inputs([Path(raw) for raw in inputs], outdir)
+    except ValueError as exc:
+        return str(exc)
     pairs: list[tuple[Path, Path]] = []
     for raw in inputs:
         path = Path(raw)
         if path.is_dir():
-            root = path.resolve()
-            if out_resolved == root or out_resolved.is_relative_to(root):
-                return f"the output folder {outdir} is inside the input folder {path}"
             for dirpath, dirnames, filenames in os.walk(path):
                 dirnames.sort()
                 for name in sorted(filenames):
