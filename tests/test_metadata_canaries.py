@@ -124,6 +124,36 @@ def test_jpeg_entropy_data_copied_byte_for_byte() -> None:
     assert out[out.index(b"\xff\xdb") :] == base[base.index(b"\xff\xdb") :]
 
 
+def with_fill_bytes(jpeg: bytes) -> bytes:
+    """The same JPEG with fill bytes where libjpeg allows them: an extra 0xFF before every
+    stuffed ``FF 00`` in the entropy data (read as fill + stuffed zero) and before every
+    marker after the SOI, plus a COM and an APP1 after fill bytes between two scans."""
+    head, rest = jpeg[:2], jpeg[2:]
+    filled = head + rest.replace(b"\xff", b"\xff\xff")  # FF 00 -> FF FF 00, FF xx -> FF FF xx
+    return insert_before_nth_sos(
+        filled,
+        1,
+        b"\xff\xff" + segment(0xFE, b"CANARY-COM-FILL") + b"\xff" + segment(0xE1, b"CANARY-APP1"),
+    )
+
+
+def test_jpeg_fill_bytes_accepted_as_libjpeg_does() -> None:
+    base = encode(noise_image(256, 192), "JPEG", quality=95, progressive=True)
+    assert base.count(b"\xff\x00") > 10 and base.count(b"\xff\xda") >= 3
+    filled = with_fill_bytes(base)
+    assert b"\xff\xff\x00" in filled and b"\xff\xff\xff\xfe" in filled
+    # The reference: libjpeg (Pillow) and OpenCV decode the filled file as the original.
+    reference = decode_pillow(base)
+    assert np.array_equal(decode_pillow(filled), reference)
+    assert np.array_equal(decode_opencv(filled), decode_opencv(base))
+    result = strip_metadata(filled)
+    assert canary_free(result.data), "a marker behind fill bytes survived"
+    assert {"comment", "app_segment"} <= set(result.removed_kinds)
+    assert b"\xff\xff\x00" in result.data  # fill inside entropy data is data: copied as is
+    assert np.array_equal(decode_pillow(result.data), reference)
+    assert np.array_equal(decode_opencv(result.data), decode_opencv(base))
+
+
 def planted_png() -> tuple[bytes, bytes]:
     base = encode(noise_image(mode="RGBA"), "PNG")
     ihdr_end = 8 + 25

@@ -37,8 +37,13 @@ fn push_segment(out: &mut Vec<u8>, marker: u8, payload: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// The end of the entropy-coded data that starts at `start`: the position of the `0xFF` that
-/// begins the next marker (not a stuffed `FF 00`, not a restart marker `FF D0`–`FF D7`).
+/// The end of the entropy-coded data that starts at `start`: the position of the first `0xFF`
+/// of the next marker (fill bytes included), as libjpeg reads it.
+///
+/// A run of `0xFF` bytes is fill; what follows the run decides: `00` is a stuffed zero (the
+/// run is data, as libjpeg's bit reader treats `FF FF 00`), `D0`–`D7` a restart marker (data
+/// too); anything else is a marker, and the scan ends at the first byte of the run, so a fill
+/// byte can never hide a marker (COM, APPn, …) from the marker walker.
 fn scan_end(data: &[u8], start: usize) -> Result<usize> {
     let mut i = start;
     loop {
@@ -48,9 +53,13 @@ fn scan_end(data: &[u8], start: usize) -> Result<usize> {
         let ff = memchr(0xFF, rest)
             .ok_or_else(|| corrupt("truncated JPEG: scan data has no end (no EOI)".into()))?;
         let at = i + ff;
-        match data.get(at + 1) {
+        let mut next = at + 1;
+        while data.get(next) == Some(&0xFF) {
+            next += 1;
+        }
+        match data.get(next) {
             None => return Err(corrupt("truncated JPEG: ends inside scan data".into())),
-            Some(0x00) | Some(0xD0..=0xD7) => i = at + 2,
+            Some(0x00) | Some(0xD0..=0xD7) => i = next + 1,
             Some(_) => return Ok(at),
         }
     }
@@ -320,6 +329,65 @@ pub(crate) mod tests {
             &[0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD0, 0x56]
         ));
         assert!(contains(&s.data, &[0x78, 0xFF, 0xD7, 0x9A, 0xFF, 0xD9]));
+    }
+
+    /// SOI, a frame, one scan holding `scan`, then `tail` (segments, EOI, …).
+    fn one_scan(scan: &[u8], tail: &[u8]) -> Vec<u8> {
+        let mut v = vec![0xFF, 0xD8];
+        v.extend(seg(0xC0, &[8, 0, 8, 0, 8, 1, 1, 0x11, 0]));
+        v.extend(seg(0xDA, &[1, 1, 0, 0, 63, 0]));
+        v.extend_from_slice(scan);
+        v.extend_from_slice(tail);
+        v
+    }
+
+    #[test]
+    fn fill_runs_inside_scan_data_are_data() {
+        // libjpeg reads FF FF 00 as fill + a stuffed zero, FF FF D3 as fill + a restart
+        // marker: both stay in the scan, byte for byte.
+        let scan = [0x11, 0xFF, 0xFF, 0x00, 0x22, 0xFF, 0xFF, 0xFF, 0xD3, 0x33];
+        let input = one_scan(&scan, &[0xFF, 0xD9]);
+        let s = strip_any(&input, &Policy::default()).unwrap();
+        assert_eq!(s.data, input);
+        assert_eq!(s.report.removed, vec![]);
+    }
+
+    #[test]
+    fn fill_bytes_never_hide_a_marker() {
+        let mut xmp = XMP_ID.to_vec();
+        xmp.extend_from_slice(b"CANARY-XMP");
+        for marker_segment in [
+            seg(0xFE, b"CANARY-COM"),
+            seg(0xE1, &xmp),
+            seg(0xE5, b"CANARY-APP5"),
+            seg(0xED, b"CANARY-IPTC"),
+        ] {
+            // After scan data (fill run, then the segment), and before a DHT with fill.
+            let mut tail = vec![0xFF, 0xFF, 0xFF];
+            tail.extend_from_slice(&marker_segment);
+            tail.extend_from_slice(&[0xFF, 0xFF]);
+            tail.extend(seg(0xC4, &[0u8; 20]));
+            tail.extend(seg(0xDA, &[1, 1, 0, 0, 63, 0]));
+            tail.extend_from_slice(&[0x44, 0xFF, 0xFF, 0xD9]);
+            let input = one_scan(&[0x11, 0xFF, 0x00], &tail);
+            let s = strip_any(&input, &Policy::default()).unwrap();
+            assert!(!contains(&s.data, b"CANARY"), "{marker_segment:02X?}");
+            assert!(contains(&s.data, &seg(0xC4, &[0u8; 20])));
+            assert!(s.data.ends_with(&[0x44, 0xFF, 0xD9]));
+            // Before the frame header too.
+            let mut before = vec![0xFF, 0xD8, 0xFF, 0xFF];
+            before.extend_from_slice(&marker_segment);
+            before.extend_from_slice(&input[2..]);
+            let s = strip_any(&before, &Policy::default()).unwrap();
+            assert!(!contains(&s.data, b"CANARY"));
+        }
+    }
+
+    #[test]
+    fn fill_run_to_the_end_is_truncated() {
+        let input = one_scan(&[0x11, 0xFF, 0xFF], &[]);
+        let e = strip_any(&input, &Policy::default()).unwrap_err();
+        assert_eq!(e.kind(), "corrupt_input");
     }
 
     #[test]
