@@ -50,6 +50,7 @@ def strip_files(
     icc: str = "keep",
     orientation: str = "keep",
     threads: int | None = None,
+    durable: bool = False,
 ) -> list[tuple[str | None, list[tuple[str, int, int]], int | None, str | None, str | None]]:
     """Strip ``(src, dst)`` files in parallel: ``(format, removed, orientation, error kind,
-    error message)`` per file, in input order."""
+    error message)`` per file, in input order. ``durable``: sync outputs and their folders."""

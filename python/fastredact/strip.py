@@ -240,9 +240,17 @@ def strip_files(
     icc: IccPolicy = "keep",
     orientation: OrientationPolicy = "keep",
     threads: int | None = None,
+    durable: bool = False,
 ) -> list[StripFileResult]:
     """Strip many ``(src, dst)`` files in parallel; the whole batch runs in Rust with the GIL
     released (``threads=None``: one thread per CPU).
+
+    Each output is written to a temporary file beside it and renamed into place, so readers
+    and a killed run never see a partial file. ``durable=False`` (default, like ``cp`` and
+    ExifTool) leaves flushing to the operating system: after a power loss an output may be
+    missing or empty. ``durable=True`` also syncs each output to the device before its rename
+    and each destination folder once at the end (much slower on most disks), so the outputs
+    survive a power loss once the call returns.
 
     Never raises for a single file: each :class:`StripFileResult` holds either the result or the
     error, in input order. With ``orientation="bake"``, the files that need rotating are
@@ -254,7 +262,7 @@ def strip_files(
     pair_list = [(Path(s), Path(d)) for s, d in pairs]
     core_orientation = "drop" if orientation == "bake" else orientation
     outcomes = _core.strip_files(
-        [(str(s), str(d)) for s, d in pair_list], icc, core_orientation, threads
+        [(str(s), str(d)) for s, d in pair_list], icc, core_orientation, threads, durable
     )
     results: list[StripFileResult] = []
     for (src, dst), (fmt, removed, found, kind, message) in zip(pair_list, outcomes, strict=True):

@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use fastredact_core::metadata::{self, files, Policy, Report};
+use fastredact_core::metadata::files::{self, Durability};
+use fastredact_core::metadata::{self, Pieces, Policy, Report};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -41,14 +42,20 @@ fn strip_metadata<'py>(
 ) -> PyResult<(Bound<'py, PyBytes>, &'static str, Removed, Option<u16>)> {
     guarded(|| {
         let policy = Policy::parse(icc, orientation).map_err(to_py_err)?;
-        let stripped = py
-            .detach(|| metadata::strip(data, &policy))
+        let mut pieces = Pieces::new();
+        let report = py
+            .detach(|| metadata::strip_pieces(data, &policy, &mut pieces))
             .map_err(to_py_err)?;
+        // One copy, straight into the Python bytes object.
+        let clean = PyBytes::new_with(py, pieces.len(), |buf| {
+            pieces.copy_to_slice(buf);
+            Ok(())
+        })?;
         Ok((
-            PyBytes::new(py, &stripped.data),
-            stripped.report.format.name(),
-            removed(&stripped.report),
-            stripped.report.orientation,
+            clean,
+            report.format.name(),
+            removed(&report),
+            report.orientation,
         ))
     })
 }
@@ -64,20 +71,27 @@ type FileOutcome = (
 );
 
 /// Strip many files (`(src, dst)` pairs) in parallel with the GIL released. Each output is
-/// written atomically; one failure does not stop the batch.
+/// written atomically; one failure does not stop the batch. `durable=True` syncs each output
+/// to the device before its rename and each destination folder at the end.
 #[pyfunction]
-#[pyo3(signature = (pairs, icc = "keep", orientation = "keep", threads = None))]
+#[pyo3(signature = (pairs, icc = "keep", orientation = "keep", threads = None, durable = false))]
 fn strip_files(
     py: Python<'_>,
     pairs: Vec<(PathBuf, PathBuf)>,
     icc: &str,
     orientation: &str,
     threads: Option<usize>,
+    durable: bool,
 ) -> PyResult<Vec<FileOutcome>> {
     guarded(|| {
         let policy = Policy::parse(icc, orientation).map_err(to_py_err)?;
+        let durability = if durable {
+            Durability::Synced
+        } else {
+            Durability::PageCache
+        };
         let results = py
-            .detach(|| files::strip_files(&pairs, &policy, threads))
+            .detach(|| files::strip_files(&pairs, &policy, threads, durability))
             .map_err(to_py_err)?;
         Ok(results
             .into_iter()

@@ -7,13 +7,13 @@
 
 use std::cell::RefCell;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-use super::{strip_into, Policy, Report};
+use super::{strip_pieces, Pieces, Policy, Report};
 use crate::error::Error;
 
 /// Why one file of a batch failed.
@@ -45,12 +45,30 @@ impl FileError {
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// Write `data` to `dst` atomically: a new temporary file beside it, then a rename.
-pub fn write_atomic(dst: &Path, data: &[u8]) -> std::io::Result<()> {
-    let dir = match dst.parent() {
+/// Whether outputs are flushed to the storage device before a batch reports success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Written to the page cache, then renamed into place (what `cp`, ExifTool and most
+    /// tools do). Atomic for readers and for a killed process; after a power loss an output
+    /// may be missing or empty, never partial with other content.
+    #[default]
+    PageCache,
+    /// Also `fdatasync` each output before its rename, and `fsync` each destination folder
+    /// once at the end of the batch: the outputs survive a power loss once the call returns.
+    Synced,
+}
+
+/// The folder a destination lives in (`.` for a bare file name).
+fn parent_dir(dst: &Path) -> PathBuf {
+    match dst.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
-    };
+    }
+}
+
+/// Write `pieces` to `dst` atomically: a new temporary file beside it, then a rename.
+fn write_pieces_atomic(dst: &Path, pieces: &Pieces<'_>, durability: Durability) -> io::Result<()> {
+    let dir = parent_dir(dst);
     fs::create_dir_all(&dir)?;
     let name = dst
         .file_name()
@@ -63,8 +81,10 @@ pub fn write_atomic(dst: &Path, data: &[u8]) -> std::io::Result<()> {
             .write(true)
             .create_new(true)
             .open(&tmp)?;
-        f.write_all(data)?;
-        f.flush()?;
+        pieces.write_to(&mut f)?;
+        if durability == Durability::Synced {
+            f.sync_data()?;
+        }
         drop(f);
         fs::rename(&tmp, dst)
     })();
@@ -74,66 +94,134 @@ pub fn write_atomic(dst: &Path, data: &[u8]) -> std::io::Result<()> {
     result
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (fs::canonicalize(a), fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
+/// Write `data` to `dst` atomically: a new temporary file beside it, then a rename.
+pub fn write_atomic(dst: &Path, data: &[u8]) -> io::Result<()> {
+    let mut pieces = Pieces::new();
+    pieces.push_input(data);
+    write_pieces_atomic(dst, &pieces, Durability::PageCache)
+}
+
+/// Whether `dst` exists and is the very file `src` is (same device and inode on Unix).
+fn is_same_file(src: &fs::File, src_path: &Path, dst: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let _ = src_path;
+        match (src.metadata(), fs::metadata(dst)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
     }
+    #[cfg(not(unix))]
+    {
+        let _ = src;
+        match (fs::canonicalize(src_path), fs::canonicalize(dst)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// Read the whole file into `buf` (cleared first) with one read of the known size.
+fn read_into(f: &mut fs::File, buf: &mut Vec<u8>) -> io::Result<()> {
+    buf.clear();
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    buf.reserve(usize::try_from(size).unwrap_or(0));
+    f.read_to_end(buf)?;
+    Ok(())
 }
 
 /// Strip one file into `dst`. Refuses to overwrite the input itself.
 pub fn strip_file(src: &Path, dst: &Path, policy: &Policy) -> Result<Report, FileError> {
-    if same_file(src, dst) {
+    strip_file_with(src, dst, policy, Durability::PageCache)
+}
+
+fn strip_file_with(
+    src: &Path,
+    dst: &Path,
+    policy: &Policy,
+    durability: Durability,
+) -> Result<Report, FileError> {
+    let read_error = |e: io::Error| FileError::Io(format!("cannot read {}: {e}", src.display()));
+    let mut file = fs::File::open(src).map_err(read_error)?;
+    if is_same_file(&file, src, dst) {
         return Err(FileError::Strip(Error::InvalidArgument(format!(
             "refusing to overwrite the input {}: choose another destination",
             src.display()
         ))));
     }
-    // Per-thread buffers, reused across files: fresh multi-megabyte allocations cost a page
-    // fault per 4 KiB, more than the stripping itself.
+    // A per-thread input buffer, reused across files: a fresh multi-megabyte allocation
+    // costs a page fault per 4 KiB, more than the stripping itself.
     thread_local! {
-        static BUFFERS: RefCell<(Vec<u8>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+        static INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
-    BUFFERS.with(|cell| {
-        let mut guard = cell.borrow_mut();
-        let (input, output) = &mut *guard;
-        input.clear();
-        fs::File::open(src)
-            .and_then(|mut f| f.read_to_end(input))
-            .map_err(|e| FileError::Io(format!("cannot read {}: {e}", src.display())))?;
-        let report = strip_into(input, policy, output).map_err(FileError::Strip)?;
-        write_atomic(dst, output)
+    INPUT.with(|cell| {
+        let mut input = cell.borrow_mut();
+        read_into(&mut file, &mut input).map_err(read_error)?;
+        drop(file);
+        let mut pieces = Pieces::new();
+        let report = strip_pieces(&input, policy, &mut pieces).map_err(FileError::Strip)?;
+        write_pieces_atomic(dst, &pieces, durability)
             .map_err(|e| FileError::Io(format!("cannot write {}: {e}", dst.display())))?;
-        // Do not keep huge buffers alive after an unusually large file.
+        drop(pieces);
+        // Do not keep a huge buffer alive after an unusually large file.
         const KEEP: usize = 64 << 20;
         if input.capacity() > KEEP {
             *input = Vec::new();
-        }
-        if output.capacity() > KEEP {
-            *output = Vec::new();
         }
         Ok(report)
     })
 }
 
+/// `fsync` every folder that received an output, so the renames themselves are durable.
+/// A failure turns that folder's successful results into errors.
+fn sync_folders(pairs: &[(PathBuf, PathBuf)], results: &mut [Result<Report, FileError>]) {
+    let mut dirs: Vec<PathBuf> = pairs
+        .iter()
+        .zip(results.iter())
+        .filter(|(_, r)| r.is_ok())
+        .map(|((_, dst), _)| parent_dir(dst))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    for dir in dirs {
+        if let Err(e) = fs::File::open(&dir).and_then(|d| d.sync_all()) {
+            for ((_, dst), r) in pairs.iter().zip(results.iter_mut()) {
+                if r.is_ok() && parent_dir(dst) == dir {
+                    *r = Err(FileError::Io(format!(
+                        "cannot sync the folder of {}: {e}",
+                        dst.display()
+                    )));
+                }
+            }
+        }
+    }
+}
+
 /// Strip many files in parallel (`threads`: `None` or 0 = one per CPU). One failure does
-/// not stop the others; results come back in input order.
+/// not stop the others; results come back in input order. See [`Durability`] for what
+/// `durability` buys and costs.
 pub fn strip_files(
     pairs: &[(PathBuf, PathBuf)],
     policy: &Policy,
     threads: Option<usize>,
+    durability: Durability,
 ) -> Result<Vec<Result<Report, FileError>>, Error> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .build()
         .map_err(|e| Error::InvalidArgument(format!("cannot start worker threads: {e}")))?;
-    Ok(pool.install(|| {
+    let mut results: Vec<_> = pool.install(|| {
         pairs
             .par_iter()
             .with_max_len(1)
-            .map(|(src, dst)| strip_file(src, dst, policy))
+            .map(|(src, dst)| strip_file_with(src, dst, policy, durability))
             .collect()
-    }))
+    });
+    if durability == Durability::Synced {
+        sync_folders(pairs, &mut results);
+    }
+    Ok(results)
 }
 
 #[cfg(test)]
@@ -162,7 +250,8 @@ mod tests {
             .iter()
             .map(|n| (dir.join(n), out.join("sub").join(n)))
             .collect();
-        let results = strip_files(&pairs, &Policy::default(), Some(2)).unwrap();
+        let results =
+            strip_files(&pairs, &Policy::default(), Some(2), Durability::PageCache).unwrap();
         assert!(results[0].is_ok());
         assert_eq!(results[1].as_ref().unwrap_err().kind(), "corrupt_input");
         assert_eq!(
@@ -178,6 +267,27 @@ mod tests {
         assert_eq!(names, vec!["good.jpg"]);
         let written = fs::read(out.join("sub/good.jpg")).unwrap();
         assert!(!written.ends_with(b"TRAILER"));
+        // Synced writes give the same bytes (and the same failures).
+        let synced_pairs: Vec<(PathBuf, PathBuf)> = pairs
+            .iter()
+            .map(|(s, _)| (s.clone(), dir.join("synced").join(s.file_name().unwrap())))
+            .collect();
+        let synced =
+            strip_files(&synced_pairs, &Policy::default(), None, Durability::Synced).unwrap();
+        let kinds: Vec<_> = synced
+            .iter()
+            .map(|r| r.as_ref().err().map(|e| e.kind()))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                None,
+                Some("corrupt_input"),
+                Some("unsupported_format"),
+                Some("io_error")
+            ]
+        );
+        assert_eq!(fs::read(dir.join("synced/good.jpg")).unwrap(), written);
         // The input is untouched, and overwriting it is refused.
         assert_eq!(fs::read(dir.join("good.jpg")).unwrap(), good);
         let same = strip_file(

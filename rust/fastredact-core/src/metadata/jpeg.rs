@@ -10,6 +10,7 @@
 use memchr::memchr;
 
 use super::exif_min::{minimal_exif_tiff, read_orientation};
+use super::pieces::Pieces;
 use super::{IccPolicy, OrientationPolicy, Policy, Reader, Report};
 use crate::error::{Error, Result};
 use crate::metadata::Format;
@@ -27,13 +28,25 @@ fn corrupt(msg: String) -> Error {
     Error::CorruptInput(msg)
 }
 
-/// Push one marker segment (marker + 2-byte length + payload).
-fn push_segment(out: &mut Vec<u8>, marker: u8, payload: &[u8]) -> Result<()> {
-    let len = u16::try_from(payload.len() + 2)
+/// The 4-byte header of one marker segment (marker + 2-byte length) for `payload_len` bytes.
+fn segment_header(marker: u8, payload_len: usize) -> Result<[u8; 4]> {
+    let len = u16::try_from(payload_len + 2)
         .map_err(|_| corrupt("JPEG segment too long to write".into()))?;
-    out.extend_from_slice(&[0xFF, marker]);
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(payload);
+    let [hi, lo] = len.to_be_bytes();
+    Ok([0xFF, marker, hi, lo])
+}
+
+/// Push one marker segment built here (header + payload, both copied).
+fn push_segment(out: &mut Pieces<'_>, marker: u8, payload: &[u8]) -> Result<()> {
+    out.push_built(&segment_header(marker, payload.len())?);
+    out.push_built(payload);
+    Ok(())
+}
+
+/// Push one marker segment whose payload is a slice of the input (borrowed, not copied).
+fn push_input_segment<'a>(out: &mut Pieces<'a>, marker: u8, payload: &'a [u8]) -> Result<()> {
+    out.push_built(&segment_header(marker, payload.len())?);
+    out.push_input(payload);
     Ok(())
 }
 
@@ -65,11 +78,13 @@ fn scan_end(data: &[u8], start: usize) -> Result<usize> {
     }
 }
 
-pub(super) fn strip_into(data: &[u8], policy: &Policy, out: &mut Vec<u8>) -> Result<Report> {
+pub(super) fn strip_pieces<'a>(
+    data: &'a [u8],
+    policy: &Policy,
+    out: &mut Pieces<'a>,
+) -> Result<Report> {
     let mut report = Report::new(Format::Jpeg);
-    out.clear();
-    out.reserve(data.len());
-    out.extend_from_slice(&[0xFF, 0xD8]);
+    out.push_built(&[0xFF, 0xD8]);
     let mut r = Reader::new(data, 2, "JPEG");
     let mut seen_frame = false;
     let mut seen_scan = false;
@@ -93,7 +108,7 @@ pub(super) fn strip_into(data: &[u8], policy: &Policy, out: &mut Vec<u8>) -> Res
                 if !seen_scan {
                     return Err(corrupt("corrupt JPEG: EOI before any image data".into()));
                 }
-                out.extend_from_slice(&[0xFF, 0xD9]);
+                out.push_built(&[0xFF, 0xD9]);
                 let trailing = r.remaining();
                 if trailing > 0 {
                     report.remove("trailer", trailing);
@@ -107,7 +122,7 @@ pub(super) fn strip_into(data: &[u8], policy: &Policy, out: &mut Vec<u8>) -> Res
                 )))
             }
             // Standalone markers without a payload (TEM, stray restart markers).
-            0x01 | 0xD0..=0xD7 => out.extend_from_slice(&[0xFF, marker]),
+            0x01 | 0xD0..=0xD7 => out.push_built(&[0xFF, marker]),
             _ => {
                 let len = usize::from(r.u16_be()?);
                 if len < 2 {
@@ -136,7 +151,7 @@ pub(super) fn strip_into(data: &[u8], policy: &Policy, out: &mut Vec<u8>) -> Res
                         push_segment(out, marker, payload)?;
                         let start = r.pos;
                         let end = scan_end(data, start)?;
-                        out.extend_from_slice(&data[start..end]);
+                        out.push_input(&data[start..end]);
                         r.pos = end;
                         seen_scan = true;
                     }
@@ -186,7 +201,7 @@ pub(super) fn strip_into(data: &[u8], policy: &Policy, out: &mut Vec<u8>) -> Res
                     0xE2 => {
                         if payload.starts_with(ICC_ID) {
                             if policy.icc == IccPolicy::Keep {
-                                push_segment(out, 0xE2, payload)?;
+                                push_input_segment(out, 0xE2, payload)?;
                             } else {
                                 report.remove("icc", total);
                             }
@@ -226,8 +241,8 @@ pub(crate) mod tests {
     use crate::metadata::strip as strip_any;
 
     fn seg(marker: u8, payload: &[u8]) -> Vec<u8> {
-        let mut v = Vec::new();
-        push_segment(&mut v, marker, payload).unwrap();
+        let mut v = segment_header(marker, payload.len()).unwrap().to_vec();
+        v.extend_from_slice(payload);
         v
     }
 

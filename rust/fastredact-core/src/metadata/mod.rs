@@ -16,12 +16,14 @@ pub mod files;
 mod fuzz_tests;
 mod gif;
 mod jpeg;
+mod pieces;
 mod png;
 mod webp;
 
 use crate::error::{Error, Result};
 
 pub use exif_min::{minimal_exif_tiff, read_orientation};
+pub use pieces::Pieces;
 
 /// A container format recognised from the first bytes of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -214,19 +216,40 @@ pub struct Stripped {
 /// Errors: [`Error::UnsupportedFormat`] for unknown formats and formats without lossless
 /// surgery (the message names the format), [`Error::CorruptInput`] for malformed input.
 pub fn strip(data: &[u8], policy: &Policy) -> Result<Stripped> {
-    let mut out = Vec::new();
-    let report = strip_into(data, policy, &mut out)?;
-    Ok(Stripped { data: out, report })
+    let mut pieces = Pieces::new();
+    let report = strip_pieces(data, policy, &mut pieces)?;
+    Ok(Stripped {
+        data: pieces.to_vec(),
+        report,
+    })
 }
 
-/// Like [`strip`], writing the cleaned file into `out` (cleared first), so a caller that
-/// strips many files can reuse one buffer. On error `out` holds garbage.
+/// Like [`strip`], writing the cleaned file into `out` (cleared first). On error `out` holds
+/// garbage.
 pub fn strip_into(data: &[u8], policy: &Policy, out: &mut Vec<u8>) -> Result<Report> {
+    let mut pieces = Pieces::new();
+    let report = strip_pieces(data, policy, &mut pieces)?;
+    out.clear();
+    pieces.append_to(out);
+    Ok(report)
+}
+
+/// Like [`strip`], leaving the cleaned file as [`Pieces`] that borrow the input's image data
+/// (JPEG scans and profiles), so a file can be written without copying them first. On error
+/// `out` holds garbage.
+pub fn strip_pieces<'a>(data: &'a [u8], policy: &Policy, out: &mut Pieces<'a>) -> Result<Report> {
+    let via_buffer = |walk: fn(&[u8], &Policy, &mut Vec<u8>) -> Result<Report>,
+                      out: &mut Pieces<'a>| {
+        let mut buf = Vec::new();
+        let report = walk(data, policy, &mut buf)?;
+        out.push_built_vec(buf);
+        Ok(report)
+    };
     match sniff(data) {
-        Some(Format::Jpeg) => jpeg::strip_into(data, policy, out),
-        Some(Format::Png) => png::strip_into(data, policy, out),
-        Some(Format::WebP) => webp::strip_into(data, policy, out),
-        Some(Format::Gif) => gif::strip_into(data, policy, out),
+        Some(Format::Jpeg) => jpeg::strip_pieces(data, policy, out),
+        Some(Format::Png) => via_buffer(png::strip_into, out),
+        Some(Format::WebP) => via_buffer(webp::strip_into, out),
+        Some(Format::Gif) => via_buffer(gif::strip_into, out),
         Some(other) => Err(Error::UnsupportedFormat(format!(
             "{} files cannot be stripped losslessly (no container surgery for this format)",
             other.name().to_uppercase()
