@@ -191,6 +191,12 @@ def test_strip_files_batch(tmp_path: Path) -> None:
     same = strip_files([(tmp_path / "0.jpg", tmp_path / "0.jpg")])
     assert isinstance(same[0].error, ValueError)
     assert (tmp_path / "0.jpg").read_bytes() == good
+    # durable=True writes the same bytes and fails the same way.
+    synced_pairs = [(src, tmp_path / "synced" / src.name) for src, _ in pairs]
+    synced = strip_files(synced_pairs, durable=True)
+    assert [type(r.error) for r in synced] == [type(r.error) for r in results]
+    for (_, dst), (_, synced_dst) in zip(pairs[:12], synced_pairs[:12], strict=True):
+        assert synced_dst.read_bytes() == dst.read_bytes() == strip_metadata(good).data
 
 
 def test_strip_files_bake(tmp_path: Path, shared_data: Path) -> None:
