@@ -47,6 +47,79 @@ def test_sniff_rejects_non_images(data: bytes) -> None:
         imageio.sniff_format(data)
 
 
+# An independent table of magic numbers (what the Python sniffer recognised before the Rust
+# core took over), to check the core and the wrapper against.
+_MAGICS: list[tuple[bytes, str]] = [
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+    (b"II+\x00", "tiff"),
+    (b"MM\x00+", "tiff"),
+    (b"IIU\x00", "raw"),
+    (b"IIRO", "raw"),
+    (b"IIRS", "raw"),
+    (b"MMOR", "raw"),
+    (b"FUJIFILMCCD-RAW", "raw"),
+    (b"\x00MRM", "raw"),
+    (b"\xff\x0a", "jxl"),
+    (b"\x00\x00\x00\x0cJXL \r\n\x87\n", "jxl"),
+]
+_BRANDS = {b"avif": "avif", b"avis": "avif", b"crx ": "raw"} | {
+    brand: "heif"
+    for brand in (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"mif2")
+}
+
+
+def _reference_sniff(data: bytes) -> str | None:
+    for magic, name in _MAGICS[:8]:
+        if data.startswith(magic):
+            return name
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[:2] == b"BM" and len(data) >= 26:
+        return "bmp"
+    for magic, name in _MAGICS[14:]:
+        if data.startswith(magic):
+            return name
+    if data[4:8] == b"ftyp" and data[8:12] in _BRANDS:
+        return _BRANDS[data[8:12]]
+    for magic, name in _MAGICS[8:14]:
+        if data.startswith(magic):
+            return name
+    return None
+
+
+_PREFIXES = [m for m, _ in _MAGICS] + [b"RIFF\x00\x00\x00\x00WEBP", b"BM"]
+_PREFIXES += [b"\x00\x00\x00\x18ftyp" + brand for brand in [*_BRANDS, b"isom", b"qt  "]]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=40),
+        st.builds(
+            lambda prefix, cut, tail: prefix[:cut] + tail,
+            st.sampled_from(_PREFIXES),
+            st.integers(0, 24),
+            st.binary(max_size=32),
+        ),
+    )
+)
+def test_sniff_wrapper_and_core_agree(data: bytes) -> None:
+    from fastredact import _core
+
+    core = _core.sniff_format(data)
+    assert core == _reference_sniff(data)
+    if core is None or core == "jxl":
+        with pytest.raises(UnsupportedFormat):
+            imageio.sniff_format(data)
+    else:
+        assert imageio.sniff_format(data) == core
+
+
 def test_bomb_is_refused_before_decoding() -> None:
     # A PNG header claiming 100000 x 100000 pixels with almost no data behind it.
     out = io.BytesIO()

@@ -264,6 +264,9 @@ def test_sniff_video() -> None:
     assert sniff_video(b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00") == "mp4"
     assert sniff_video(b"\x00\x00\x00\x14ftypqt  \x00\x00\x02\x00") == "mov"
     assert sniff_video(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00") is None
+    assert sniff_video(b"\x00\x00\x00\x18ftypmif2\x00\x00\x00\x00") is None
+    assert sniff_video(b"\x00\x00\x00\x18ftypavif\x00\x00\x00\x00") is None
+    assert sniff_video(b"\x00\x00\x00\x18ftypcrx \x00\x00\x00\x01") is None
     assert sniff_video(b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01webm") == "webm"
     assert sniff_video(b"RIFF\x00\x00\x00\x00AVI LIST") == "avi"
     assert sniff_video(b"\xff\xd8\xff\xe0") is None

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageFile, JpegImagePlugin, UnidentifiedImageError
 
+from fastredact import _core
 from fastredact.errors import CorruptInput, LimitExceeded, UnsupportedFormat
 
 __all__ = [
@@ -37,6 +38,10 @@ DEFAULT_MAX_PIXELS = 200_000_000
 """Images with more pixels than this are refused before decoding (decompression bombs)."""
 
 RAW_FORMAT = "raw"
+DECODABLE_FORMATS = frozenset(
+    ("jpeg", "png", "webp", "gif", "tiff", "bmp", "heif", "avif", RAW_FORMAT)
+)
+"""What :func:`sniff_format` returns (the core sniffer's names this module decodes)."""
 
 # Pillow must never guess: truncated data is an error, and our own pixel limit replaces
 # Pillow's bomb check (which only warns below twice its limit).
@@ -59,33 +64,15 @@ def sniff_format(data: bytes) -> str:
     """Name the container format of ``data`` from its first bytes (never from a file name).
 
     Returns one of ``jpeg png webp gif tiff bmp heif avif raw``; TIFF-based camera RAW files
-    (DNG, NEF, ARW, …) are told apart from plain TIFF by LibRaw in :func:`decode_image`.
+    (DNG, NEF, ARW, …) are told apart from plain TIFF by LibRaw in :func:`decode_image`. A thin
+    wrapper over the Rust sniffer (``fastredact._core.sniff_format``), which also recognises
+    JPEG XL: that is refused here, like every unknown format, with ``UnsupportedFormat``.
     """
-    head = data[:32]
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
-    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return "tiff"
-    if head[:2] == b"BM" and len(data) >= 26:
-        return "bmp"
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand in (b"avif", b"avis"):
-            return "avif"
-        if brand in (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"):
-            return "heif"
-        if brand == b"crx ":
-            return RAW_FORMAT
-    if head[:4] in (b"IIU\x00", b"IIRO", b"IIRS", b"MMOR") or head.startswith(
-        (b"FUJIFILMCCD-RAW", b"\x00MRM")
-    ):
-        return RAW_FORMAT
+    fmt = _core.sniff_format(bytes(data[:32]))
+    if fmt is not None and fmt in DECODABLE_FORMATS:
+        return fmt
+    if fmt == "jxl":
+        raise UnsupportedFormat("JPEG XL images are not supported")
     if not data:
         raise UnsupportedFormat("empty file")
     raise UnsupportedFormat("unrecognised file format (not a supported image)")

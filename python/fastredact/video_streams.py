@@ -25,6 +25,7 @@ import av.error
 import av.logging
 import av.stream
 
+from fastredact import _core
 from fastredact.errors import CorruptInput, UnsupportedFormat
 
 __all__ = [
@@ -58,19 +59,15 @@ presentation timestamps, and FFmpeg reads H.264 back from it one frame late (wri
 redacted copy of an ``.avi`` as ``.mkv``)."""
 
 _QUICKTIME_ATOMS = (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
-_IMAGE_BRANDS = frozenset(
-    (b"avif", b"avis", b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
-) | {b"crx "}
 
 
 def sniff_video(head: bytes) -> str | None:
     """The container of a video from its first bytes (``mp4``, ``mov``, ``matroska``,
     ``webm``, ``avi``), or ``None`` when it is not one of those."""
     if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand in _IMAGE_BRANDS:
-            return None
-        return "mov" if brand == b"qt  " else "mp4"
+        if _core.sniff_format(bytes(head[:32])) is not None:
+            return None  # an ISO-BMFF still image (HEIF, AVIF, CR3): the core sniffer knows them
+        return "mov" if head[8:12] == b"qt  " else "mp4"
     if head[4:8] in _QUICKTIME_ATOMS:
         return "mov"
     if head.startswith(b"\x1a\x45\xdf\xa3"):

@@ -22,7 +22,7 @@ fn removed(report: &Report) -> Removed {
 }
 
 /// The container format sniffed from the content (`"jpeg"`, `"png"`, `"webp"`, `"gif"`,
-/// `"tiff"`, `"heif"`, `"avif"`, `"jxl"`), or `None` when unknown.
+/// `"tiff"`, `"bmp"`, `"heif"`, `"avif"`, `"jxl"`, `"raw"`), or `None` when unknown.
 #[pyfunction]
 fn sniff_format(data: &[u8]) -> Option<&'static str> {
     metadata::sniff(data).map(|f| f.name())

@@ -25,7 +25,8 @@ use crate::error::{Error, Result};
 pub use exif_min::{minimal_exif_tiff, read_orientation};
 pub use pieces::Pieces;
 
-/// A container format recognised from the first bytes of a file.
+/// A container format recognised from the first bytes of a file. This is the one sniffer of
+/// the project: the Python layer (`fastredact.imageio.sniff_format`) wraps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     Jpeg,
@@ -34,12 +35,17 @@ pub enum Format {
     Gif,
     /// TIFF and the TIFF-based camera RAWs (DNG, CR2, NEF, ARW, …); BigTIFF too.
     Tiff,
+    /// Windows bitmap.
+    Bmp,
     /// ISO-BMFF still images: HEIC / HEIF.
     Heif,
     /// ISO-BMFF AVIF.
     Avif,
     /// JPEG XL, bare codestream or ISO-BMFF container.
     Jxl,
+    /// Camera RAW formats that are not plain TIFF: Canon CR3 (ISO-BMFF `crx `), Panasonic
+    /// RW2, Olympus ORF, Fujifilm RAF, Minolta MRW.
+    Raw,
 }
 
 impl Format {
@@ -51,9 +57,11 @@ impl Format {
             Format::WebP => "webp",
             Format::Gif => "gif",
             Format::Tiff => "tiff",
+            Format::Bmp => "bmp",
             Format::Heif => "heif",
             Format::Avif => "avif",
             Format::Jxl => "jxl",
+            Format::Raw => "raw",
         }
     }
 
@@ -66,9 +74,22 @@ impl Format {
     }
 }
 
+/// The format of an ISO-BMFF file from its major brand.
+fn sniff_ftyp_brand(brand: &[u8]) -> Option<Format> {
+    match brand {
+        b"avif" | b"avis" => Some(Format::Avif),
+        b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1" | b"mif2" => {
+            Some(Format::Heif)
+        }
+        b"crx " => Some(Format::Raw),
+        _ => None,
+    }
+}
+
 /// Recognise the container format from the content. `None` means unknown.
 pub fn sniff(data: &[u8]) -> Option<Format> {
     let starts = |magic: &[u8]| data.starts_with(magic);
+    let starts_any = |magics: &[&[u8]]| magics.iter().any(|m| data.starts_with(m));
     if starts(&[0xFF, 0xD8, 0xFF]) {
         return Some(Format::Jpeg);
     }
@@ -78,23 +99,33 @@ pub fn sniff(data: &[u8]) -> Option<Format> {
     if starts(b"RIFF") && data.get(8..12) == Some(b"WEBP") {
         return Some(Format::WebP);
     }
-    if starts(b"GIF87a") || starts(b"GIF89a") {
+    if starts_any(&[b"GIF87a", b"GIF89a"]) {
         return Some(Format::Gif);
     }
-    if starts(b"II*\0") || starts(b"MM\0*") || starts(b"II+\0") || starts(b"MM\0+") {
+    if starts_any(&[b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"]) {
         return Some(Format::Tiff);
+    }
+    // A BMP file header is 14 bytes, its smallest info header 12: anything shorter is not one.
+    if starts(b"BM") && data.len() >= 26 {
+        return Some(Format::Bmp);
     }
     if starts(&[0xFF, 0x0A]) || starts(b"\0\0\0\x0cJXL \r\n\x87\n") {
         return Some(Format::Jxl);
     }
     if data.get(4..8) == Some(b"ftyp") {
-        let brand = data.get(8..12)?;
-        return match brand {
-            b"avif" | b"avis" => Some(Format::Avif),
-            b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1"
-            | b"mif2" => Some(Format::Heif),
-            _ => None,
-        };
+        if let Some(format) = data.get(8..12).and_then(sniff_ftyp_brand) {
+            return Some(format);
+        }
+    }
+    if starts_any(&[
+        b"IIU\0",
+        b"IIRO",
+        b"IIRS",
+        b"MMOR",
+        b"FUJIFILMCCD-RAW",
+        b"\0MRM",
+    ]) {
+        return Some(Format::Raw);
     }
     None
 }
@@ -320,6 +351,70 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sniffs_each_magic() {
+        let cases: &[(&[u8], Option<Format>)] = &[
+            (b"\xFF\xD8\xFF\xDB", Some(Format::Jpeg)),
+            (b"\xFF\xD8\xFE", None),
+            (b"\x89PNG\r\n\x1a\n", Some(Format::Png)),
+            (b"\x89PNG\r\n", None),
+            (b"RIFF\x10\0\0\0WEBPVP8L", Some(Format::WebP)),
+            (b"GIF87a\x01\0", Some(Format::Gif)),
+            (b"GIF88a\x01\0", None),
+            (b"MM\0*\0\0\0\x08", Some(Format::Tiff)),
+            (b"II+\0\x08\0\0\0", Some(Format::Tiff)),
+            (b"MM\0+\0\x08\0\0", Some(Format::Tiff)),
+            (
+                &[
+                    b'B', b'M', 0x3A, 0, 0, 0, 0, 0, 0, 0, 0x36, 0, 0, 0, 0x28, 0, 0, 0, 1, 0, 0,
+                    0, 1, 0, 0, 0,
+                ],
+                Some(Format::Bmp),
+            ),
+            (b"BM too short", None),
+            (b"\0\0\0\x0cJXL \r\n\x87\n\0\0", Some(Format::Jxl)),
+            (b"\0\0\0\x18ftypheix", Some(Format::Heif)),
+            (b"\0\0\0\x18ftypmif1", Some(Format::Heif)),
+            (b"\0\0\0\x18ftypmif2", Some(Format::Heif)),
+            (b"\0\0\0\x18ftypmsf1", Some(Format::Heif)),
+            (b"\0\0\0\x18ftypavis", Some(Format::Avif)),
+            (b"\0\0\0\x18ftypcrx \0\0\0\x01", Some(Format::Raw)),
+            (b"\0\0\0\x18ftypisom", None),
+            (b"\0\0\0\x18ftyp", None),
+            (b"IIU\0\x18\0\0\0", Some(Format::Raw)),
+            (b"IIRO\x08\0\0\0", Some(Format::Raw)),
+            (b"IIRS\x08\0\0\0", Some(Format::Raw)),
+            (b"MMOR\0\0\0\x08", Some(Format::Raw)),
+            (b"FUJIFILMCCD-RAW 0201", Some(Format::Raw)),
+            (b"\0MRM\0\0\x01\0", Some(Format::Raw)),
+        ];
+        for (data, want) in cases {
+            assert_eq!(sniff(data), *want, "{data:02X?}");
+        }
+    }
+
+    #[test]
+    fn every_format_has_a_distinct_name() {
+        let all = [
+            Format::Jpeg,
+            Format::Png,
+            Format::WebP,
+            Format::Gif,
+            Format::Tiff,
+            Format::Bmp,
+            Format::Heif,
+            Format::Avif,
+            Format::Jxl,
+            Format::Raw,
+        ];
+        let mut names: Vec<_> = all.iter().map(|f| f.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), all.len());
+        let lossless: Vec<_> = all.iter().filter(|f| f.is_lossless()).collect();
+        assert_eq!(lossless.len(), 4);
+    }
 
     #[test]
     fn sniffs_by_content() {
