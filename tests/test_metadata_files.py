@@ -230,6 +230,10 @@ def test_cli_mirrors_the_tree(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert outs == ["a/b/y.gif", "a/x.png", "top.jpg"]
     assert all(b"SECRET" not in p.read_bytes() for p in (tmp_path / "out").rglob("*.*"))
     assert before == {p: p.read_bytes() for p in before}
+    durable = ["strip", str(tmp_path / "in"), "-o", str(tmp_path / "out2"), "-q", "--durable"]
+    assert cli.main(durable) == cli.EXIT_OK
+    for name in outs:
+        assert (tmp_path / "out2" / name).read_bytes() == (tmp_path / "out" / name).read_bytes()
 
 
 def test_cli_some_failed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

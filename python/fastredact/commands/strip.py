@@ -86,6 +86,15 @@ def register(subparsers: Any) -> None:
         help="number of worker threads (default: one per CPU)",
     )
     parser.add_argument(
+        "--durable",
+        action="store_true",
+        help=(
+            "sync every output (and its folder) to the disk before reporting success, so "
+            "the copies survive a power loss; slower (default: leave it to the system, "
+            "like cp)"
+        ),
+    )
+    parser.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bar and no summary line"
     )
     parser.set_defaults(handler=run)
@@ -151,7 +160,11 @@ def run(args: argparse.Namespace) -> int:
         for start in range(0, len(collected), batch):
             chunk = collected[start : start + batch]
             for result in strip_files(
-                chunk, icc=args.icc, orientation=args.orientation, threads=args.threads
+                chunk,
+                icc=args.icc,
+                orientation=args.orientation,
+                threads=args.threads,
+                durable=args.durable,
             ):
                 if result.error is not None:
                     failed += 1
