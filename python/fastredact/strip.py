@@ -3,7 +3,7 @@
 JPEG, PNG (and APNG), WebP and GIF are rewritten losslessly by container surgery: the bytes
 the decoder needs are copied unchanged, everything else (EXIF, GPS, XMP, IPTC, comments,
 thumbnails, MPF secondary images, trailers, …) is dropped. TIFF (and the TIFF-based camera
-RAWs such as DNG), HEIC/HEIF, AVIF and JPEG XL are refused with
+RAWs such as DNG), other camera RAWs, BMP, HEIC/HEIF, AVIF and JPEG XL are refused with
 :class:`~fastredact.errors.UnsupportedFormat`: there is no lossless surgery for them yet,
 and they are never passed through unstripped.
 
@@ -180,8 +180,9 @@ def strip_metadata(
     """Strip identifying metadata from an encoded image (format sniffed from the content).
 
     Raises :class:`~fastredact.errors.UnsupportedFormat` for unknown formats and for TIFF,
-    DNG, HEIC/HEIF, AVIF and JPEG XL; :class:`~fastredact.errors.CorruptInput` for malformed
-    or truncated input; ``ValueError`` for an unknown policy.
+    DNG and other camera RAWs, BMP, HEIC/HEIF, AVIF and JPEG XL;
+    :class:`~fastredact.errors.CorruptInput` for malformed or truncated input; ``ValueError``
+    for an unknown policy.
     """
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError(f"data must be bytes, not {type(data).__name__}")
