@@ -16,7 +16,7 @@ from tests.conftest import REQUIRE_SHARED_DATA
 
 FOLDERS = ("exiftool", "mat2", "exif-samples", "img-parts", "exif-rs", "little_exif")
 LOSSLESS = {"jpeg", "png", "webp", "gif"}
-REFUSED = {"tiff", "heif", "avif", "jxl"}
+REFUSED = {"tiff", "bmp", "raw", "heif", "avif", "jxl"}
 
 # Groups whose every tag describes the container or the pixels, never the picture's origin.
 ALLOWED_GROUPS = {
