@@ -44,6 +44,7 @@ from fastredact.safe_write import TEMP_MARKER
 from fastredact.tracking import FrameBoxes, TemporalCoverage
 from fastredact.video_display import DisplayTransform
 from fastredact.video_frames import ColourTags, from_rgb, to_encoder_format, to_rgb
+from fastredact.video_integrity import DeclaredDuration, LibavProblems
 from fastredact.video_options import VideoOptions
 from fastredact.video_streams import (
     StreamPlan,
@@ -247,10 +248,14 @@ class _VideoJob:
     def run(self, progress: ProgressCallback | None) -> VideoResult:
         self.progress = progress
         video = self.plan.video
-        video.thread_type = "AUTO"
+        # One decoding thread: FFmpeg's messages about damage are then logged on this
+        # thread, where LibavProblems sees them (decoding is cheap next to detection).
+        video.codec_context.thread_count = 1
         video.codec_context.options = {"err_detect": "explode"}
         try:
-            self._demux(video)
+            with LibavProblems(video.codec_context.name) as problems:
+                self._demux(video, problems)
+                problems.check()
             if self.decoded == 0:
                 raise CorruptInput("no video frame could be decoded")
             if video.frames and self.video_packets < video.frames:
@@ -272,18 +277,28 @@ class _VideoJob:
         self._finish_result(video)
         return self.result
 
-    def _demux(self, video: av.video.stream.VideoStream) -> None:
-        for packet in self.inp.demux(video, *self.plan.audio):
-            if packet.stream.type == "audio":
+    def _demux(self, video: av.video.stream.VideoStream, problems: LibavProblems) -> None:
+        """Every packet of every stream is read (the declared duration covers them all);
+        video is decoded, kept audio copied, the rest discarded."""
+        declared = DeclaredDuration(self.inp)
+        audio = {s.index for s in self.plan.audio}
+        for packet in self.inp.demux():
+            problems.check()
+            declared.saw(packet)
+            if packet.stream.index in audio:
                 self._on_audio(packet)
+                continue
+            if packet.stream.index != video.index:
                 continue
             if packet.size:
                 self.video_packets += 1
             with self.timer("decode_s"):
                 frames = packet.decode()
+            problems.check()
             for frame in frames:
                 if isinstance(frame, av.VideoFrame):
                     self._on_frame(frame)
+        declared.check()
 
     def _on_audio(self, packet: av.Packet[Any]) -> None:
         if packet.dts is None or packet.size == 0:
