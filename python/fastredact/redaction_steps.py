@@ -119,7 +119,7 @@ def redact_frame(frame: NDArray[np.generic], found: Detections, options: RedactO
     redact_boxes(frame, found.boxes, options)
 
 
-VERIFY_MARGIN = 0.75
+VERIFY_MARGIN = 0.25
 """How far around the redacted boxes :meth:`DetectorSet.verify_near` looks, as a fraction of
 each box's width and height, on every side."""
 
