@@ -175,3 +175,14 @@ def test_cut_at_a_cluster_of_a_live_recording_is_refused(
     starts = [i for i in range(len(data)) if data.startswith(CLUSTER_ID, i)]
     for start in starts[1:]:
         assert_refused(data[:start], tmp_path, suffix)
+
+
+@pytest.mark.parametrize("missing", [1, 5, 79, 100])
+def test_mp4_cut_in_its_trailing_index_is_refused(
+    clips: dict[str, bytes], tmp_path: Path, missing: int
+) -> None:
+    """The moov box (index + metadata) comes last here: a cut in it loses no sample and
+    FFmpeg says nothing, but the file is not whole."""
+    data = clips["mp4"]
+    assert data.rfind(b"moov") > len(data) // 2
+    assert_refused(data[:-missing], tmp_path, ".mp4")

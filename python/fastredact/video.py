@@ -44,7 +44,7 @@ from fastredact.safe_write import TEMP_MARKER
 from fastredact.tracking import FrameBoxes, TemporalCoverage
 from fastredact.video_display import DisplayTransform
 from fastredact.video_frames import ColourTags, from_rgb, to_encoder_format, to_rgb
-from fastredact.video_integrity import DeclaredDuration, LibavProblems
+from fastredact.video_integrity import DeclaredDuration, LibavProblems, check_top_level_boxes
 from fastredact.video_options import VideoOptions
 from fastredact.video_streams import (
     StreamPlan,
@@ -53,6 +53,7 @@ from fastredact.video_streams import (
     open_output,
     output_format_for,
     plan_streams,
+    sniff_video,
 )
 
 __all__ = [
@@ -153,6 +154,7 @@ def redact_video(
     output_format = output_format_for(dst_path, options.container)
     started = time.perf_counter()
     with contextlib.closing(open_input(src_path)) as inp:
+        check_top_level_boxes(src_path, sniff_video(_head(src_path)) or "")
         plan = plan_streams(inp, audio=options.audio, output_format=output_format)
         with _atomic_destination(dst_path) as tmp:
             job = _VideoJob(inp, plan, tmp, output_format, options, detector, redact_frame)
@@ -489,6 +491,14 @@ class _VideoJob:
         if self.first_pts is not None and video.time_base is not None:
             r.duration_s = float((self.end_pts - self.first_pts) * video.time_base)
         r.timings.update(self.timer.totals)
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(64)
+    except OSError as exc:
+        raise CorruptInput(f"cannot read: {exc.strerror or exc}") from None
 
 
 def _storable(out: av.container.OutputContainer) -> set[str]:

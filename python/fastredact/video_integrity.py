@@ -2,13 +2,15 @@
 
 A truncated or damaged file must fail (fail closed), but FFmpeg's demuxers often just stop
 early: the Matroska demuxer logs "File ended prematurely" and then reports a clean end of
-file, and decoders conceal damaged slices with a warning. Two independent checks:
+file, and decoders conceal damaged slices with a warning. Three independent checks:
 
 - :class:`LibavProblems` captures FFmpeg's log messages on the thread doing the demuxing and
   decoding. Any message at ``ERROR`` level or worse, from any component, and any
   ``WARNING`` from the video decoder ("decoder warnings are errors") fails the file.
   Decoding runs single-threaded so that every decoder message is logged on this thread
   (per-thread capture keeps files processed in parallel apart).
+- :func:`check_top_level_boxes` (MP4 / MOV / AVI): the top-level boxes must tile the file;
+  a file cut inside its trailing index or metadata decodes completely but is not whole.
 - :class:`DeclaredDuration` compares the container's declared duration (Matroska / WebM
   Segment Duration) with the end of what was demuxed; a file cut at a cluster boundary ends
   cleanly for the demuxer but short of its declared length.
@@ -16,8 +18,11 @@ file, and decoders conceal damaged slices with a warning. Two independent checks
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Iterator
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, BinaryIO
 
 import av
 import av.container
@@ -26,7 +31,7 @@ import av.logging
 from fastredact.errors import CorruptInput
 from fastredact.ffmpeg_log import capture_messages, one_line
 
-__all__ = ["DeclaredDuration", "LibavProblems"]
+__all__ = ["DeclaredDuration", "LibavProblems", "check_top_level_boxes"]
 
 DURATION_SLACK_S = 0.002
 """Rounding allowed between the declared and the demuxed end (Matroska stores ms)."""
@@ -105,3 +110,51 @@ class DeclaredDuration:
                 f"truncated: the packets end at {self.end_s:.3f} s, "
                 f"the container declares {self.declared_s:.3f} s"
             )
+
+
+def check_top_level_boxes(path: Path, container: str) -> None:
+    """MP4 / MOV / AVI: the file's top-level boxes (ISO-BMFF atoms, RIFF chunks) must tile it
+    exactly. A file cut inside its last box (often the index or its trailing metadata, which
+    FFmpeg reads without complaint) has a box that claims more bytes than remain."""
+    if container not in ("mp4", "mov", "avi"):
+        return
+    size = path.stat().st_size
+    walk = _riff_boxes if container == "avi" else _iso_boxes
+    with open(path, "rb") as f:
+        for name, start, length in walk(f, size):
+            if start + length > size:
+                raise CorruptInput(
+                    f"truncated: the {name!r} box at byte {start} declares {length} bytes, "
+                    f"{size - start} remain"
+                )
+
+
+def _iso_boxes(f: BinaryIO, size: int) -> Iterator[tuple[str, int, int]]:
+    at = 0
+    while at + 8 <= size:
+        f.seek(at)
+        head = f.read(16)
+        length, kind = struct.unpack(">I4s", head[:8])
+        if length == 1:
+            if len(head) < 16:
+                raise CorruptInput(f"truncated: the box at byte {at} has no 64-bit size")
+            length = struct.unpack(">Q", head[8:16])[0]
+        elif length == 0:
+            length = size - at  # extends to the end of the file
+        if length < 8:
+            raise CorruptInput(f"damaged: the box at byte {at} declares {length} bytes")
+        yield kind.decode("latin-1"), at, length
+        at += length
+    if at != size:
+        raise CorruptInput(f"truncated: {size - at} stray bytes after the last box")
+
+
+def _riff_boxes(f: BinaryIO, size: int) -> Iterator[tuple[str, int, int]]:
+    at = 0
+    while at + 8 <= size:
+        f.seek(at)
+        kind, length = struct.unpack("<4sI", f.read(8))
+        yield kind.decode("latin-1"), at, 8 + length + (length & 1)
+        at += 8 + length + (length & 1)
+    if at < size - 1:  # a missing pad byte at the very end is tolerated
+        raise CorruptInput(f"truncated: {size - at} stray bytes after the last chunk")
