@@ -27,7 +27,6 @@ from fastredact.inputs import InputFile, iter_inputs, output_path_for
 from fastredact.manifest import DoneKey, ManifestWriter, MappingWriter, read_done, sha256_bytes
 from fastredact.options import RedactOptions
 from fastredact.redaction_steps import (
-    VERIFY_ROUNDS,
     DetectorSet,
     FrameDetections,
     detection_rows,
@@ -277,18 +276,11 @@ class Redactor:
         result.output_sha256 = InputFile(dst, Path(dst.name), dst.parent).sha256()
 
     def _redact_video_frame(self, rgb: NDArray[np.uint8], boxes: NDArray[np.float32]) -> None:
-        """Hide ``boxes`` (detected or tracked), then re-detect around them and hide any
-        leftover (the rest of the frame was searched by the detector, or is covered by
-        tracks between detected frames; a full-frame verify would cost a detection per frame
-        and undo what ``detect_every`` saves)."""
+        """Hide ``boxes`` (detected or tracked), then re-detect and hide any leftover."""
         redact_boxes(rgb, boxes, self.options)
-        hidden = np.asarray(boxes, np.float32).reshape(-1, 4)
-        for _ in range(VERIFY_ROUNDS):
-            leftover = self.detectors.verify_near(rgb, hidden)
-            if not len(leftover):
-                break
-            redact_boxes(rgb, leftover.boxes, self.options)
-            hidden = np.concatenate([hidden, leftover.boxes.astype(np.float32)])
+        if len(boxes):
+            leftover = self.detectors.verify(rgb)
+            redact_verified(rgb, leftover, self.options, self.detectors)
 
     # -- many files -----------------------------------------------------------------------
     def redact_paths(

@@ -88,20 +88,6 @@ class DetectorSet:
             return Detections.empty()
         return self.verifier.detect(_as_rgb8(frame))
 
-    def verify_near(self, frame: NDArray[np.generic], boxes: Any) -> Detections:
-        """Faces still findable around ``boxes`` in a redacted frame: the verifier runs on
-        the region covering the boxes grown by :data:`VERIFY_MARGIN` of their size on each
-        side (a face whose chin stuck out of a mask lies there), not on the whole frame."""
-        if self.verifier is None or not len(boxes):
-            return Detections.empty()
-        h, w = frame.shape[:2]
-        x0, y0, x1, y1 = _region_around(np.asarray(boxes, np.float64).reshape(-1, 4), w, h)
-        if x1 <= x0 or y1 <= y0:
-            return Detections.empty()
-        crop = np.ascontiguousarray(frame[y0:y1, x0:x1])
-        found = self.verifier.detect(_as_rgb8(crop))
-        return found.transformed(1.0, 1.0, float(x0), float(y0)).clipped(w, h)
-
     def describe(self) -> list[dict[str, str]]:
         return self.models
 
@@ -117,22 +103,6 @@ def detection_rows(found: Detections) -> list[dict[str, Any]]:
 def redact_frame(frame: NDArray[np.generic], found: Detections, options: RedactOptions) -> None:
     """Hide every detection in ``frame`` in place with the run's mode, shape and mask scale."""
     redact_boxes(frame, found.boxes, options)
-
-
-VERIFY_MARGIN = 0.25
-"""How far around the redacted boxes :meth:`DetectorSet.verify_near` looks, as a fraction of
-each box's width and height, on every side."""
-
-
-def _region_around(boxes: NDArray[np.float64], width: int, height: int) -> tuple[int, ...]:
-    """The integer rectangle covering ``boxes`` grown by :data:`VERIFY_MARGIN`, in the frame."""
-    grow_x = (boxes[:, 2] - boxes[:, 0]) * VERIFY_MARGIN
-    grow_y = (boxes[:, 3] - boxes[:, 1]) * VERIFY_MARGIN
-    x0 = int(max(0.0, float(np.min(boxes[:, 0] - grow_x))))
-    y0 = int(max(0.0, float(np.min(boxes[:, 1] - grow_y))))
-    x1 = int(min(float(width), float(np.ceil(np.max(boxes[:, 2] + grow_x)))))
-    y1 = int(min(float(height), float(np.ceil(np.max(boxes[:, 3] + grow_y)))))
-    return x0, y0, x1, y1
 
 
 VERIFY_THRESHOLD_FACTOR = 0.7
