@@ -44,6 +44,7 @@ from fastredact.safe_write import TEMP_MARKER
 from fastredact.tracking import FrameBoxes, TemporalCoverage
 from fastredact.video_display import DisplayTransform
 from fastredact.video_frames import ColourTags, from_rgb, to_encoder_format, to_rgb
+from fastredact.video_integrity import DeclaredDuration, LibavProblems, check_top_level_boxes
 from fastredact.video_options import VideoOptions
 from fastredact.video_streams import (
     StreamPlan,
@@ -52,6 +53,7 @@ from fastredact.video_streams import (
     open_output,
     output_format_for,
     plan_streams,
+    sniff_video,
 )
 
 __all__ = [
@@ -152,6 +154,7 @@ def redact_video(
     output_format = output_format_for(dst_path, options.container)
     started = time.perf_counter()
     with contextlib.closing(open_input(src_path)) as inp:
+        check_top_level_boxes(src_path, sniff_video(_head(src_path)) or "")
         plan = plan_streams(inp, audio=options.audio, output_format=output_format)
         with _atomic_destination(dst_path) as tmp:
             job = _VideoJob(inp, plan, tmp, output_format, options, detector, redact_frame)
@@ -247,10 +250,14 @@ class _VideoJob:
     def run(self, progress: ProgressCallback | None) -> VideoResult:
         self.progress = progress
         video = self.plan.video
-        video.thread_type = "AUTO"
+        # One decoding thread: FFmpeg's messages about damage are then logged on this
+        # thread, where LibavProblems sees them (decoding is cheap next to detection).
+        video.codec_context.thread_count = 1
         video.codec_context.options = {"err_detect": "explode"}
         try:
-            self._demux(video)
+            with LibavProblems(video.codec_context.name) as problems:
+                self._demux(video, problems)
+                problems.check()
             if self.decoded == 0:
                 raise CorruptInput("no video frame could be decoded")
             if video.frames and self.video_packets < video.frames:
@@ -272,18 +279,28 @@ class _VideoJob:
         self._finish_result(video)
         return self.result
 
-    def _demux(self, video: av.video.stream.VideoStream) -> None:
-        for packet in self.inp.demux(video, *self.plan.audio):
-            if packet.stream.type == "audio":
+    def _demux(self, video: av.video.stream.VideoStream, problems: LibavProblems) -> None:
+        """Every packet of every stream is read (the declared duration covers them all);
+        video is decoded, kept audio copied, the rest discarded."""
+        declared = DeclaredDuration(self.inp)
+        audio = {s.index for s in self.plan.audio}
+        for packet in self.inp.demux():
+            problems.check()
+            declared.saw(packet)
+            if packet.stream.index in audio:
                 self._on_audio(packet)
+                continue
+            if packet.stream.index != video.index:
                 continue
             if packet.size:
                 self.video_packets += 1
             with self.timer("decode_s"):
                 frames = packet.decode()
+            problems.check()
             for frame in frames:
                 if isinstance(frame, av.VideoFrame):
                     self._on_frame(frame)
+        declared.check()
 
     def _on_audio(self, packet: av.Packet[Any]) -> None:
         if packet.dts is None or packet.size == 0:
@@ -474,6 +491,14 @@ class _VideoJob:
         if self.first_pts is not None and video.time_base is not None:
             r.duration_s = float((self.end_pts - self.first_pts) * video.time_base)
         r.timings.update(self.timer.totals)
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(64)
+    except OSError as exc:
+        raise CorruptInput(f"cannot read: {exc.strerror or exc}") from None
 
 
 def _storable(out: av.container.OutputContainer) -> set[str]:

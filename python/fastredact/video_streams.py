@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ import av.stream
 
 from fastredact import _core
 from fastredact.errors import CorruptInput, UnsupportedFormat
+from fastredact.ffmpeg_log import capture_messages
 
 __all__ = [
     "INPUT_FORMATS",
@@ -99,19 +99,12 @@ def output_format_for(dst: Path, container: str | None = None) -> str:
 @contextlib.contextmanager
 def _ffmpeg_errors() -> Iterator[list[str]]:
     """Collect FFmpeg's error messages while the block runs (for one-line error texts)."""
-    previous = av.logging.get_level()
-    av.logging.set_level(av.logging.ERROR)
-    logger = logging.getLogger("libav")
-    propagate = logger.propagate
-    logger.propagate = False
     messages: list[str] = []
-    try:
-        with av.logging.Capture(local=True) as logs:
+    with capture_messages() as logs:
+        try:
             yield messages
-    finally:
-        av.logging.set_level(previous)
-        logger.propagate = propagate
-        messages.extend(str(m[2]).strip() for m in logs if m[0] <= av.logging.ERROR)
+        finally:
+            messages.extend(str(m[2]).strip() for m in logs if m[0] <= av.logging.ERROR)
 
 
 def open_input(src: Path) -> av.container.InputContainer:

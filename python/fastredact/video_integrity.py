@@ -1,0 +1,160 @@
+"""Is the input video whole? Signals that a demuxer or decoder met damage, checked as it runs.
+
+A truncated or damaged file must fail (fail closed), but FFmpeg's demuxers often just stop
+early: the Matroska demuxer logs "File ended prematurely" and then reports a clean end of
+file, and decoders conceal damaged slices with a warning. Three independent checks:
+
+- :class:`LibavProblems` captures FFmpeg's log messages on the thread doing the demuxing and
+  decoding. Any message at ``ERROR`` level or worse, from any component, and any
+  ``WARNING`` from the video decoder ("decoder warnings are errors") fails the file.
+  Decoding runs single-threaded so that every decoder message is logged on this thread
+  (per-thread capture keeps files processed in parallel apart).
+- :func:`check_top_level_boxes` (MP4 / MOV / AVI): the top-level boxes must tile the file;
+  a file cut inside its trailing index or metadata decodes completely but is not whole.
+- :class:`DeclaredDuration` compares the container's declared duration (Matroska / WebM
+  Segment Duration) with the end of what was demuxed; a file cut at a cluster boundary ends
+  cleanly for the demuxer but short of its declared length.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO
+
+import av
+import av.container
+import av.logging
+
+from fastredact.errors import CorruptInput
+from fastredact.ffmpeg_log import capture_messages, one_line
+
+__all__ = ["DeclaredDuration", "LibavProblems", "check_top_level_boxes"]
+
+DURATION_SLACK_S = 0.002
+"""Rounding allowed between the declared and the demuxed end (Matroska stores ms)."""
+
+
+class LibavProblems:
+    """Collects FFmpeg's messages on this thread; :meth:`check` raises on a problem."""
+
+    def __init__(self, decoder: str) -> None:
+        self.decoder = decoder
+        self._capture: Any = None
+        self._logs: list[Any] = []
+        self._seen = 0
+
+    def __enter__(self) -> LibavProblems:
+        self._capture = capture_messages()
+        self._logs = self._capture.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._capture.__exit__(kind, exc, tb)
+
+    def check(self) -> None:
+        """Raise :class:`CorruptInput` for the first problem logged since the last check."""
+        logs = self._logs
+        new, self._seen = logs[self._seen :], len(logs)
+        for level, name, message in new:
+            if self._is_problem(level, name):
+                raise CorruptInput(f"damaged or truncated ({name}: {one_line(message)})")
+
+    def _is_problem(self, level: int, name: str | None) -> bool:
+        if level <= av.logging.ERROR:
+            return True
+        return level <= av.logging.WARNING and name == self.decoder
+
+
+class DeclaredDuration:
+    """The end of the demuxed packets, against the duration the container declares."""
+
+    def __init__(self, container: av.container.InputContainer) -> None:
+        declared = container.duration if container.format.name == "matroska,webm" else None
+        start = container.start_time or 0
+        self.declared_s = (start + declared) / av.time_base if declared else None
+        self.end_s = 0.0
+        self._last: dict[int, float] = {}
+        self._step: dict[int, float] = {}
+
+    def saw(self, packet: av.Packet[Any]) -> None:
+        """Record one demuxed packet (any stream)."""
+        if packet.pts is None or packet.time_base is None or not packet.size:
+            return
+        index = packet.stream.index
+        start = float(packet.pts * packet.time_base)
+        previous = self._last.get(index)
+        if previous is not None and start != previous:
+            step = abs(start - previous)  # decode order: B-frames jump back and forth
+            self._step[index] = min(self._step.get(index, step), step)
+        self._last[index] = start
+        length = float(packet.duration * packet.time_base) if packet.duration else 0.0
+        self.end_s = max(self.end_s, start + length)
+
+    def check(self) -> None:
+        """Raise :class:`CorruptInput` when the demuxed packets end before the declared
+        duration by more than one packet interval (the smallest step between a stream's
+        timestamps: a last packet may carry no duration of its own)."""
+        if self.declared_s is None or not self._last:
+            return
+        slack = max(self._step.values(), default=0.0) + DURATION_SLACK_S
+        if self.end_s + slack < self.declared_s:
+            raise CorruptInput(
+                f"truncated: the packets end at {self.end_s:.3f} s, "
+                f"the container declares {self.declared_s:.3f} s"
+            )
+
+
+def check_top_level_boxes(path: Path, container: str) -> None:
+    """MP4 / MOV / AVI: the file's top-level boxes (ISO-BMFF atoms, RIFF chunks) must tile it
+    exactly. A file cut inside its last box (often the index or its trailing metadata, which
+    FFmpeg reads without complaint) has a box that claims more bytes than remain."""
+    if container not in ("mp4", "mov", "avi"):
+        return
+    size = path.stat().st_size
+    walk = _riff_boxes if container == "avi" else _iso_boxes
+    with open(path, "rb") as f:
+        for name, start, length in walk(f, size):
+            if start + length > size:
+                raise CorruptInput(
+                    f"truncated: the {name!r} box at byte {start} declares {length} bytes, "
+                    f"{size - start} remain"
+                )
+
+
+def _iso_boxes(f: BinaryIO, size: int) -> Iterator[tuple[str, int, int]]:
+    at = 0
+    while at + 8 <= size:
+        f.seek(at)
+        head = f.read(16)
+        length, kind = struct.unpack(">I4s", head[:8])
+        if length == 1:
+            if len(head) < 16:
+                raise CorruptInput(f"truncated: the box at byte {at} has no 64-bit size")
+            length = struct.unpack(">Q", head[8:16])[0]
+        elif length == 0:
+            length = size - at  # extends to the end of the file
+        if length < 8:
+            raise CorruptInput(f"damaged: the box at byte {at} declares {length} bytes")
+        yield kind.decode("latin-1"), at, length
+        at += length
+    if at != size:
+        raise CorruptInput(f"truncated: {size - at} stray bytes after the last box")
+
+
+def _riff_boxes(f: BinaryIO, size: int) -> Iterator[tuple[str, int, int]]:
+    at = 0
+    while at + 8 <= size:
+        f.seek(at)
+        kind, length = struct.unpack("<4sI", f.read(8))
+        yield kind.decode("latin-1"), at, 8 + length + (length & 1)
+        at += 8 + length + (length & 1)
+    if at < size - 1:  # a missing pad byte at the very end is tolerated
+        raise CorruptInput(f"truncated: {size - at} stray bytes after the last chunk")

@@ -1,0 +1,43 @@
+"""No face (or plate) left in redacted real videos, measured with the default detectors.
+
+For each egoblur video and each mode (every frame detected; tracking with one detected frame
+in five), the default detectors find faces (plates for the plate video) in the input, and
+nothing at the default threshold on any decoded frame of the output. gen1 is cut to its
+first :data:`GEN1_FRAMES` frames here; ``python -m benches.video_quality`` runs the whole
+videos and prints the table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import shared_file
+from tests.video_quality import measure, trim_clip
+
+GEN1_FRAMES = 30
+
+VIDEOS = [
+    ("egoblur/gen1/test_video.mp4", False),
+    ("egoblur/gen2/test_face_video.mp4", False),
+    ("egoblur/gen2/test_lp_video.mp4", True),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "plates"), VIDEOS)
+def test_no_residual_detection_in_output(
+    shared_data: Path, tmp_path: Path, name: str, plates: bool
+) -> None:
+    src = shared_file(shared_data, name)
+    if "gen1" in name:
+        src = trim_clip(src, tmp_path / "gen1.mp4", GEN1_FRAMES)
+    rows = measure(src, tmp_path, detect_every=(1, 5), plates=plates)
+    for row in rows:
+        print(f"\n{row}")  # the table's row (pytest -s shows it)
+        assert row.output_frames == row.frames
+        assert row.input_frames_with.get("face", 0) > 0  # the checker does see faces
+        if plates:
+            assert row.input_frames_with.get("plate", 0) > 0
+        assert row.output_frames_with == {}, (row.detect_every, row.output_frames_with)
