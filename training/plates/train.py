@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from data import Photo, load_backgrounds, load_split, load_train_photos
-from export import export_onnx
+from export import export_onnx, metadata
 from init_onnx import freeze_batchnorm, load_onnx_weights
 from metrics import Tally
 from model import PlateNetModel, count_parameters
@@ -258,17 +258,15 @@ def main() -> None:
             torch.save(ema.state_dict(), args.work / "ema.pt")
             torch.save(ema.state_dict(), args.work / f"ema-{step + 1}.pt")
     minutes = (time.time() - start) / 60
-    meta = {
-        "name": "fastredact-platenet",
-        "license": "MIT",
-        "stride": "4",
-        "input": "RGB float32 NCHW 0..1, H and W multiples of 32",
-        "training": (
-            f"training/plates/train.py --steps {args.steps} --stop-after {stop} "
-            f"--crop {args.crop} --batch {args.batch} --seed {args.seed} --lr {args.lr}"
-            + (f" --init {args.init.name}" if args.init is not None else "")
-        ),
-    }
+    command = (
+        f"training/plates/train.py --steps {args.steps} --stop-after {stop} "
+        f"--crop {args.crop} --batch {args.batch} --seed {args.seed} --lr {args.lr}"
+    )
+    if args.init is not None:
+        fractions = " ".join(f"{f:g}" for f in args.real_fractions)
+        mine = " ".join(f"{f:g}" for f in args.mine_at)
+        command += f" --init {args.init.name} --real-fractions {fractions} --mine-at {mine}"
+    meta = metadata(command)
     sha = export_onnx(ema.eval(), args.out, meta)
     summary = {"minutes": round(minutes, 1), "sha256": sha, "out": str(args.out), "log": log}
     (args.work / "summary.json").write_text(json.dumps(summary, indent=1))
