@@ -109,7 +109,8 @@ def procedural_background(rng: np.random.Generator, size: int) -> np.ndarray:
 
 
 def draw_distractors(rng: np.random.Generator, image: np.ndarray, count: int) -> np.ndarray:
-    """Text that is not a plate: words, signs with several lines, stripes."""
+    """Things that are not plates: words, signs with several lines, grilles, tail-light pairs,
+    small high-contrast badges and tie-like diagonal stripes."""
     pil = Image.fromarray(image)
     draw = ImageDraw.Draw(pil)
     h, w = image.shape[:2]
@@ -118,7 +119,7 @@ def draw_distractors(rng: np.random.Generator, image: np.ndarray, count: int) ->
         font = synth._font(synth.FONT_NAMES[int(rng.integers(0, len(synth.FONT_NAMES)))], size)
         x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
         colour = tuple(int(c) for c in rng.integers(0, 256, 3))
-        kind = rng.integers(0, 3)
+        kind = rng.integers(0, 6)
         if kind == 0:  # free text, lower case words
             words = " ".join(
                 "".join(chr(97 + int(c)) for c in rng.integers(0, 26, int(rng.integers(3, 9))))
@@ -133,9 +134,53 @@ def draw_distractors(rng: np.random.Generator, image: np.ndarray, count: int) ->
             for i in range(lines):
                 text = synth._random_text(rng, int(rng.integers(3, 10))).lower()
                 draw.text((x + 2, y + i * size * 1.2), text, fill=colour, font=font)
+        elif kind == 3:
+            _tail_lights(rng, draw, x, y)
+        elif kind == 4:
+            _badge(rng, draw, x, y)
+        elif kind == 5:
+            _diagonal_stripes(rng, draw, x, y)
         else:  # grille: parallel bars
             bw, bh = int(rng.integers(20, 120)), int(rng.integers(8, 40))
             step = int(rng.integers(2, 6))
             for i in range(0, bh, step):
                 draw.line((x, y + i, x + bw, y + i), fill=colour, width=max(1, step // 2))
     return np.asarray(pil).copy()
+
+
+def _colour(rng: np.random.Generator, low: int = 0, high: int = 256) -> tuple[int, ...]:
+    return tuple(int(c) for c in rng.integers(low, high, 3))
+
+
+def _tail_lights(rng: np.random.Generator, draw: ImageDraw.ImageDraw, x: int, y: int) -> None:
+    """Two red/orange rounded lamps some way apart, as on the back of a car."""
+    lw, lh = int(rng.integers(6, 50)), int(rng.integers(4, 25))
+    gap = int(lw * rng.uniform(1.5, 6))
+    red = (int(rng.integers(150, 256)), int(rng.integers(0, 120)), int(rng.integers(0, 60)))
+    for dx in (0, gap):
+        box = (x + dx, y, x + dx + lw, y + lh)
+        draw.rounded_rectangle(box, radius=max(1, min(lw, lh) // 3), fill=red)
+        if rng.random() < 0.5:
+            inner = (x + dx + lw // 4, y + lh // 4, x + dx + 3 * lw // 4, y + 3 * lh // 4)
+            draw.rectangle(inner, fill=_colour(rng, 180))
+
+
+def _badge(rng: np.random.Generator, draw: ImageDraw.ImageDraw, x: int, y: int) -> None:
+    """A small flag-like badge: bands of contrasting colour inside a frame."""
+    bw, bh = int(rng.integers(6, 40)), int(rng.integers(4, 24))
+    draw.rectangle((x, y, x + bw, y + bh), fill=_colour(rng))
+    bands = int(rng.integers(2, 7))
+    for i in range(0, bands, 2):
+        top = y + i * bh // bands
+        draw.rectangle((x, top, x + bw, top + bh // bands), fill=_colour(rng))
+    if rng.random() < 0.5:
+        draw.rectangle((x, y, x + bw // 2, y + bh // 2), fill=_colour(rng))
+
+
+def _diagonal_stripes(rng: np.random.Generator, draw: ImageDraw.ImageDraw, x: int, y: int) -> None:
+    """Tie- or awning-like diagonal stripes in two colours."""
+    bw, bh = int(rng.integers(15, 90)), int(rng.integers(10, 60))
+    width = int(rng.integers(2, 8))
+    colours = (_colour(rng), _colour(rng))
+    for i, offset in enumerate(range(-bh, bw, width * 2)):
+        draw.line((x + offset, y + bh, x + offset + bh, y), fill=colours[i % 2], width=width)

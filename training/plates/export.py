@@ -12,6 +12,17 @@ from model import ExportWrapper, PlateNetModel
 OUTPUT_NAMES = ["heat", "peaks", "size", "offset"]
 
 
+def metadata(training: str) -> dict[str, str]:
+    """The ONNX metadata of a PlateNet export; ``training`` is the command that made it."""
+    return {
+        "name": "fastredact-platenet",
+        "license": "MIT",
+        "stride": "4",
+        "input": "RGB float32 NCHW 0..1, H and W multiples of 32",
+        "training": training,
+    }
+
+
 def export_onnx(model: PlateNetModel, path: Path, metadata: dict[str, str]) -> str:
     """Write ``path`` (opset 17, dims N, H, W symbolic); returns its SHA-256."""
     wrapper = ExportWrapper(model).eval().to(memory_format=torch.contiguous_format)
@@ -39,3 +50,21 @@ def export_onnx(model: PlateNetModel, path: Path, metadata: dict[str, str]) -> s
     onnx.checker.check_model(proto)
     onnx.save(proto, str(path))
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def main() -> None:
+    """Export a checkpoint saved by train.py (``ema-STEP.pt``), e.g. of a run stopped early."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--training", required=True, help="the train.py command, for metadata")
+    args = parser.parse_args()
+    model = PlateNetModel()
+    model.load_state_dict(torch.load(args.checkpoint, map_location="cpu"))
+    print(export_onnx(model.eval(), args.out, metadata(args.training)))
+
+
+if __name__ == "__main__":
+    main()

@@ -27,7 +27,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from data import Photo, load_backgrounds, load_split, load_train_photos
-from export import export_onnx
+from export import export_onnx, metadata
+from init_onnx import freeze_batchnorm, load_onnx_weights
 from metrics import Tally
 from model import PlateNetModel, count_parameters
 from PIL import Image
@@ -36,6 +37,7 @@ from targets import encode
 from torch.utils.data import DataLoader, IterableDataset
 
 REPO = Path(__file__).resolve().parents[2]
+FROZEN_BATCHNORM = False  # set by --init: fine-tuning keeps the folded BatchNorm statistics
 sys.path.insert(0, str(REPO / "python"))
 from fastredact.detect.platenet import PlateBoxes, decode, nms  # noqa: E402
 
@@ -78,6 +80,12 @@ def box_losses(
     return size_loss + offset_loss
 
 
+def train_mode(model: PlateNetModel) -> None:
+    model.train()
+    if FROZEN_BATCHNORM:
+        freeze_batchnorm(model)
+
+
 def run_net(model: PlateNetModel, image: np.ndarray) -> PlateBoxes:
     """One RGB uint8 image (sides multiples of 32) through the torch model, decoded."""
     tensor = torch.from_numpy(image.transpose(2, 0, 1).copy())[None].float() / 255.0
@@ -113,7 +121,7 @@ def mine_hard_points(model: PlateNetModel, photos: list[Photo], threshold: float
                 points.append((float(cx), float(cy)))
         photo.hard_points = points
         total += len(points)
-    model.train()
+    train_mode(model)
     return total
 
 
@@ -126,7 +134,7 @@ def validate(model: PlateNetModel, valid: list[tuple[Path, np.ndarray]]) -> dict
         for t, tally in tallies.items():
             keep = found.scores >= t
             tally.add(found.boxes[keep], found.scores[keep], truth, 0.3)
-    model.train()
+    train_mode(model)
     out = {}
     for t, tally in tallies.items():
         out[f"recall@{t}"] = round(tally.recall, 3)
@@ -157,6 +165,26 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--eval-every", type=int, default=1000)
+    parser.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="fine-tune: start from this exported ONNX file (BatchNorm kept frozen)",
+    )
+    parser.add_argument(
+        "--mine-at",
+        type=float,
+        nargs="+",
+        default=(0.5, 0.75),
+        help="when to mine hard negatives on the train photos: any of 0, 0.5, 0.75 (phase starts)",
+    )
+    parser.add_argument(
+        "--real-fractions",
+        type=float,
+        nargs=3,
+        default=(0.55, 0.65, 0.75),
+        help="share of real photos from 0, 50 and 75 %% of the steps",
+    )
     return parser.parse_args()
 
 
@@ -172,21 +200,29 @@ def main() -> None:
         (np.asarray(Image.open(path).convert("RGB")), plates)
         for path, plates, _ in load_split("valid")
     ]
-    model = PlateNetModel().to(memory_format=torch.channels_last)
+    model = PlateNetModel()
+    if args.init is not None:
+        global FROZEN_BATCHNORM
+        FROZEN_BATCHNORM = True
+        load_onnx_weights(model, args.init)
+    model = model.to(memory_format=torch.channels_last)
+    train_mode(model)
     ema = copy.deepcopy(model).eval()
     print(f"parameters: {count_parameters(model)}", flush=True)
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=args.lr, total_steps=args.steps, pct_start=0.08
     )
-    phases = {0: 0.55, args.steps // 2: 0.65, (3 * args.steps) // 4: 0.75}
+    early, middle, late = args.real_fractions
+    phases = {0: early, args.steps // 2: middle, (3 * args.steps) // 4: late}
+    mine_at = {round(f * args.steps) for f in args.mine_at}
     start = time.time()
     loader: Iterator = iter(())
     log = []
     stop = args.steps if args.stop_after is None else min(args.stop_after, args.steps)
     for step in range(stop):
         if step in phases:
-            if step:
+            if step in mine_at:
                 mined = mine_hard_points(ema, photos, threshold=0.3)
                 print(f"step {step}: mined {mined} false positives on train photos", flush=True)
             loader = make_loader(sampler, args.seed + step, phases[step], args.batch)
@@ -220,17 +256,17 @@ def main() -> None:
             log.append({"step": step + 1, "minutes": (time.time() - start) / 60, **metrics})
             print(f"valid after {step + 1} steps: {metrics}", flush=True)
             torch.save(ema.state_dict(), args.work / "ema.pt")
+            torch.save(ema.state_dict(), args.work / f"ema-{step + 1}.pt")
     minutes = (time.time() - start) / 60
-    meta = {
-        "name": "fastredact-platenet",
-        "license": "MIT",
-        "stride": "4",
-        "input": "RGB float32 NCHW 0..1, H and W multiples of 32",
-        "training": (
-            f"training/plates/train.py --steps {args.steps} --stop-after {stop} "
-            f"--crop {args.crop} --batch {args.batch} --seed {args.seed}"
-        ),
-    }
+    command = (
+        f"training/plates/train.py --steps {args.steps} --stop-after {stop} "
+        f"--crop {args.crop} --batch {args.batch} --seed {args.seed} --lr {args.lr}"
+    )
+    if args.init is not None:
+        fractions = " ".join(f"{f:g}" for f in args.real_fractions)
+        mine = " ".join(f"{f:g}" for f in args.mine_at)
+        command += f" --init {args.init.name} --real-fractions {fractions} --mine-at {mine}"
+    meta = metadata(command)
     sha = export_onnx(ema.eval(), args.out, meta)
     summary = {"minutes": round(minutes, 1), "sha256": sha, "out": str(args.out), "log": log}
     (args.work / "summary.json").write_text(json.dumps(summary, indent=1))
