@@ -156,7 +156,7 @@ def test_a_crowd_of_200_overlapping_faces() -> None:
 
 def test_defaults_are_strong() -> None:
     """Blur sigma = width / 4 flattens a face-sized checkerboard; pixelation leaves about
-    five blocks across; secure differs from pixelate by bounded noise."""
+    four blocks across; secure differs from pixelate by bounded noise."""
     yy, xx = np.mgrid[0:200, 0:200]
     img = (((yy // 10) + (xx // 10)) % 2 * 255).astype(np.uint8)
     box = [[50, 50, 150, 150]]
@@ -338,9 +338,10 @@ def test_default_modes_leave_nothing_centerface_finds(
 ) -> None:
     # The detector fastredact itself uses: find faces, hide them with the kernels' defaults,
     # then search again at the default threshold: nothing may be found inside a hidden region.
-    # Measured margin: default pixelate leaves the astronaut's face at score 0.30 (default
-    # threshold 0.35; 3 blocks across: nothing), which is why the pipeline re-checks redacted
-    # frames at 0.7x the threshold and hides what it still finds.
+    # Measured margin (CenterFace fed RGB): five blocks across the short side left the
+    # astronaut's face at score 0.38, above the default threshold 0.35; 4.5 blocks and fewer
+    # leave nothing, hence the default of about four blocks. The pipeline also re-checks
+    # redacted frames at 0.7x the threshold and hides what it still finds.
     from fastredact import imageio
     from fastredact.detect import load_detector
 

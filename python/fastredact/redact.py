@@ -71,7 +71,7 @@ def redact(
     ``regions``: an (N, 4) array of ``x0, y0, x1, y1`` boxes (may reach outside the image),
     or a sequence of :class:`~fastredact.Region` carrying their own shape and mode.
     ``mode``: ``blur`` (Gaussian, sigma = region width / 4 unless ``strength`` gives sigma),
-    ``pixelate`` (about 5 blocks across the short side, >= 4 px; ``strength`` gives the block
+    ``pixelate`` (about 4 blocks across the short side, >= 4 px; ``strength`` gives the block
     size), ``secure`` (pixelate plus secret per-block noise) or ``fill`` (``fill`` colour).
     Where regions overlap the strongest mode wins: fill > secure > pixelate > blur.
     ``shape``: ``box`` or ``ellipse`` (inscribed); ``scale`` grows each region about its

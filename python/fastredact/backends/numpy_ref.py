@@ -122,7 +122,7 @@ def _param(mode: int, g: _Geom, strength: float | None) -> int:
         if strength is not None:
             return int(min(max(np.floor(strength + 0.5), 1.0), _MAX_BLOCK))
         short = min(2.0 * g.hw, 2.0 * g.hh)
-        return int(min(max(np.ceil(short / 5.0), 4.0), _MAX_BLOCK))
+        return int(min(max(np.ceil(short / 4.0), 4.0), _MAX_BLOCK))
     return 0
 
 

@@ -12,11 +12,11 @@ use crate::mask::SpanMask;
 /// The largest block size.
 pub const MAX_BLOCK: usize = 16384;
 
-/// Default block size for a region of scaled half extents `hw × hh`: about five blocks
+/// Default block size for a region of scaled half extents `hw × hh`: about four blocks
 /// across the short side, never below 4 px.
 pub fn default_block(hw: f64, hh: f64) -> usize {
     let short = (2.0 * hw).min(2.0 * hh);
-    let b = (short / 5.0).ceil();
+    let b = (short / 4.0).ceil();
     (b as usize).clamp(4, MAX_BLOCK)
 }
 
@@ -149,9 +149,9 @@ mod tests {
 
     #[test]
     fn defaults() {
-        assert_eq!(default_block(50.0, 60.0), 20);
+        assert_eq!(default_block(50.0, 60.0), 25);
         assert_eq!(default_block(2.0, 2.0), 4);
-        assert_eq!(default_block(51.0, 60.0), 21);
+        assert_eq!(default_block(51.0, 60.0), 26);
         assert_eq!(block_from_strength(0.2), 1);
         assert_eq!(block_from_strength(7.5), 8);
     }
