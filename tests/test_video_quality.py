@@ -21,7 +21,15 @@ GEN1_FRAMES = 30
 VIDEOS = [
     ("egoblur/gen1/test_video.mp4", False),
     ("egoblur/gen2/test_face_video.mp4", False),
-    ("egoblur/gen2/test_lp_video.mp4", True),
+    pytest.param(
+        "egoblur/gen2/test_lp_video.mp4",
+        True,
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="known residual: with --detect-every 1, CenterFace (fed RGB) still finds a "
+            "face on 2 of 24 output frames after redaction and verification (issue 6 note)",
+        ),
+    ),
 ]
 
 
