@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 from fastredact.detect import (
@@ -137,22 +139,72 @@ def test_label_names_are_normalised() -> None:
 
 
 def test_plan_tiles_hand_values_and_coverage() -> None:
+    # 1000 px at scale 2 with 640-px tiles: windows of at most 320 image px, 40 px shared.
+    # Four windows are needed across ((1000 - 40) / (320 - 40) = 3.4), each shrunk to
+    # ceil((1000 + 3 * 40) / 4) = 280 px; two down, of ceil((500 + 40) / 2) = 270 px.
     tiles = plan_tiles(1000, 500, scale=2.0, tile_size=640, overlap=40)
-    assert sorted({t.x for t in tiles}) == [0, 227, 453, 680]
-    assert sorted({t.y for t in tiles}) == [0, 180]
-    assert all((t.w, t.h, t.scale_x) == (320, 320, 2.0) for t in tiles)
-    rng = np.random.default_rng(0)
-    for _ in range(500):  # any box of at most `overlap` px lies whole in some tile
-        size = rng.integers(1, 41, 2)
-        x, y = rng.integers(0, 1000 - size[0]), rng.integers(0, 500 - size[1])
-        assert any(
-            t.x <= x and x + size[0] <= t.x + t.w and t.y <= y and y + size[1] <= t.y + t.h
-            for t in tiles
-        )
+    assert sorted({t.x for t in tiles}) == [0, 240, 480, 720]
+    assert sorted({t.y for t in tiles}) == [0, 230]
+    assert all((t.w, t.h, t.scale_x, t.scale_y) == (280, 270, 2.0, 2.0) for t in tiles)
     small = plan_tiles(100, 50, scale=3.0, tile_size=640, overlap=10)
     assert [(t.x, t.y, t.w, t.h) for t in small] == [(0, 0, 100, 50)]
     with pytest.raises(ValueError):
         plan_tiles(100, 100, scale=1.0, tile_size=64, overlap=64)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    width=st.integers(1, 5000),
+    height=st.integers(1, 5000),
+    scale=st.sampled_from([0.25, 0.5, 1.0, 2.0, 3.0]),
+    tile_size=st.integers(64, 2048),
+    overlap_share=st.floats(0.0, 0.45),
+    data=st.data(),
+)
+def test_plan_tiles_cover_the_image_and_every_small_box(
+    width: int,
+    height: int,
+    scale: float,
+    tile_size: int,
+    overlap_share: float,
+    data: st.DataObject,
+) -> None:
+    window = max(1, int(tile_size / scale))
+    overlap = int(window * overlap_share)
+    tiles = plan_tiles(width, height, scale=scale, tile_size=tile_size, overlap=overlap)
+    # Inside the image, within the size limit, one shape per pass.
+    assert all(t.x >= 0 and t.y >= 0 and t.x + t.w <= width and t.y + t.h <= height for t in tiles)
+    assert all(t.w <= window and t.h <= window for t in tiles)
+    assert len({(t.w, t.h) for t in tiles}) == 1
+
+    # As few tiles as the overlap allows along each axis.
+    def fewest(length: int) -> int:
+        return 1 if length <= window else math.ceil((length - overlap) / (window - overlap))
+
+    assert len(tiles) == fewest(width) * fewest(height)
+    # Any box of at most `overlap` px (and any pixel) lies whole in some tile.
+    bw = data.draw(st.integers(1, max(1, min(overlap, width))))
+    bh = data.draw(st.integers(1, max(1, min(overlap, height))))
+    x = data.draw(st.integers(0, width - bw))
+    y = data.draw(st.integers(0, height - bh))
+    assert any(t.x <= x and x + bw <= t.x + t.w and t.y <= y and y + bh <= t.y + t.h for t in tiles)
+
+
+def test_pyramid_levels_reach_the_detector_band() -> None:
+    det = TiledDetector(
+        WhiteSquares(), full_size=None, tile_size=1024, level_factor=4.0, level_stop=512
+    )
+    # 3000 px short side: 750 at 1/4, then 1/16 would be 188 < 256: the last level is 256.
+    assert det.level_scales(4000, 3000) == [1.0, 0.25, 256 / 3000]
+    assert det.level_scales(1920, 1080) == [1.0, 0.25]  # 270 px short side
+    assert det.level_scales(980, 720) == [1.0, 256 / 720]  # not 180 px: 256
+    assert det.level_scales(640, 480) == [1.0]  # short side already inside the band
+    tiles = det.plan(4000, 3000)
+    native = [t for t in tiles if t.scale_x == 1.0]
+    assert len(native) == 5 * 4  # (4000 - 128) / (1024 - 128) -> 5, (3000 - 128) / 896 -> 4
+    assert [round(t.h * t.scale_y) for t in tiles if t.scale_x < 1] == [750, 256]
+    no_pyramid = TiledDetector(WhiteSquares(), full_size=1280, tile_size=1280)
+    assert no_pyramid.level_scales(4000, 3000) == [0.32]
 
 
 class WhiteSquares:
@@ -192,7 +244,7 @@ def test_tiles_find_what_the_full_frame_pass_misses() -> None:
         pytest.approx([100, 100, 200, 200], abs=2),
         pytest.approx([2000, 1000, 2010, 1010], abs=1),
     ]
-    assert inner.sizes[-1] == (640, 640)  # tiles go to the detector at its tile size
+    assert max(max(size) for size in inner.sizes) <= 640  # no pass exceeds the tile size
 
 
 def test_object_on_a_tile_border_is_one_whole_box() -> None:

@@ -7,14 +7,18 @@ frame the detector was given.
 
 Defaults (see :data:`DEFAULTS`; chosen from measurements recorded in the README):
 
-- ``centerface`` (faces, the default): full frame at 1280 px on the long side, plus
-  640-px tiles at native resolution and at 3x (so a face of about 10 px in a 4K frame is
-  about 30 px for the network, which finds faces from about 24 px), overlapping by 128
-  network pixels; threshold 0.35 (the listed negatives peak at 0.23, faces of 10-12 px in a
-  4K frame score 0.27-0.66 depending on where they fall, larger faces 0.7-0.95).
-- ``haar-plate`` (plates, the default): OpenCV's cascade on the full frame at native
-  resolution plus 2x tiles (its window is 60x20, so plates from about 10 px high are
-  seen).
+- ``centerface`` (faces, the default): the native image (in tiles of at most 1024 px,
+  overlapping by 128 px) plus whole-frame passes at 1/4, 1/16, … of it until one is at most
+  512 px on its short side, never below 256 px (CenterFace finds faces from about 24 to
+  about 500 of its input pixels, so every face size from 24 px to the whole frame falls in
+  some pass, for 6-20 % more pixels than the native pass alone), plus 3x-enlarged tiles
+  with ``small_faces`` (faces down to about 10 px);
+  threshold 0.35 (the listed negatives peak at 0.23, faces of 10-12 px in a 4K frame score
+  0.27-0.66 depending on where they fall, larger faces 0.7-0.95).
+- ``platenet`` (plates, the default): the same pyramid with a factor of 3 (plates 8-120 px
+  high at the network's scale); threshold 0.45.
+- ``haar-plate``: OpenCV's cascade on the native image plus 2x tiles (its window is
+  60x20, so plates from about 10 px high are seen).
 - any YOLOv8 ONNX file or ``platedet``: full frame letterboxed to the model's input plus
   native-resolution tiles on larger images; threshold 0.25.
 """
@@ -97,19 +101,34 @@ class DetectorSpec:
     tile_size: int
     overlap: int
     threshold: float
+    level_factor: float | None = None
+    level_stop: int = 512
 
 
 DEFAULTS: dict[str, DetectorSpec] = {
     "centerface": DetectorSpec(
-        full_size=1280, tile_scales=(1.0, 3.0), tile_size=640, overlap=128, threshold=0.35
+        full_size=None,
+        tile_scales=(1.0, 3.0),
+        tile_size=1024,
+        overlap=128,
+        threshold=0.35,
+        level_factor=4.0,
+        level_stop=512,
     ),
     "cascade": DetectorSpec(
         full_size=None, tile_scales=(2.0,), tile_size=1280, overlap=128, threshold=0.0
     ),
-    # Trained on 416-px images with plates 8-80 px high: full frame at 1024 px plus native
-    # 640-px tiles for larger images; threshold 0.45 (see training/plates/MODEL_CARD.md).
+    # Trained on 416-px images with plates 8-120 px high (up to ~500 px wide): the native
+    # image plus a pyramid by thirds, tiles overlapping by 192 px; threshold 0.45 (see
+    # training/plates/MODEL_CARD.md).
     "platenet": DetectorSpec(
-        full_size=1024, tile_scales=(1.0,), tile_size=640, overlap=128, threshold=0.45
+        full_size=None,
+        tile_scales=(1.0,),
+        tile_size=1280,
+        overlap=192,
+        threshold=0.45,
+        level_factor=3.0,
+        level_stop=512,
     ),
     "yolo": DetectorSpec(
         full_size=640, tile_scales=(1.0,), tile_size=640, overlap=128, threshold=0.25
@@ -219,6 +238,8 @@ def load_detector(
         tile_scales=spec.tile_scales if tile_scales is None else tuple(tile_scales),
         tile_size=size,
         overlap=spec.overlap if overlap is None else int(overlap),
+        level_factor=spec.level_factor,
+        level_stop=spec.level_stop,
         threshold=base,
         thresholds=thresholds,
         min_size=min_size,
@@ -241,8 +262,12 @@ class MultiDetector:
     def __repr__(self) -> str:
         return f"MultiDetector({list(self.detectors)!r})"
 
-    def detect(self, image: Any) -> Detections:
-        return Detections.concat(d.detect(image) for d in self.detectors)
+    def detect(self, image: Any, *, near: Any = None) -> Detections:
+        """Every detector's detections; ``near`` (rectangles) limits tiled detectors to the
+        tiles overlapping them (see :meth:`TiledDetector.detect_passes`)."""
+        if near is None:
+            return Detections.concat(d.detect(image) for d in self.detectors)
+        return Detections.concat(d.detect(image, near=near) for d in self.detectors)  # type: ignore[call-arg]
 
 
 def default_detector(
