@@ -123,6 +123,19 @@ def test_cut_at_every_cluster_boundary_is_refused(
         assert_refused(data[:start], tmp_path, KINDS[kind][0])
 
 
+@pytest.mark.parametrize("kind", ["mkv", "webm"])
+def test_cut_inside_the_last_cluster_is_refused(
+    clips: dict[str, bytes], tmp_path: Path, kind: str
+) -> None:
+    """Regression: a WebM cut inside its last frame lost that frame with no FFmpeg message,
+    and the declared duration allows one frame of slack; the last cluster's EBML size, which
+    now runs past the end of the file, catches it."""
+    data = clips[kind]
+    last = max(i for i in range(len(data)) if data.startswith(CLUSTER_ID, i))
+    for keep in range(last + 8, len(data), max(1, (len(data) - last) // 40)):
+        assert_refused(data[:keep], tmp_path, KINDS[kind][0])
+
+
 @pytest.mark.parametrize("kind", ["mkv", "mp4"])
 def test_damage_inside_one_video_packet_is_refused(
     clips: dict[str, bytes], tmp_path: Path, kind: str

@@ -9,7 +9,8 @@ file, and decoders conceal damaged slices with a warning. Three independent chec
   ``WARNING`` from the video decoder ("decoder warnings are errors") fails the file.
   Decoding runs single-threaded so that every decoder message is logged on this thread
   (per-thread capture keeps files processed in parallel apart).
-- :func:`check_top_level_boxes` (MP4 / MOV / AVI): the top-level boxes must tile the file;
+- :func:`check_top_level_boxes` (MP4 / MOV / AVI / Matroska / WebM): the top-level boxes must
+  tile the file;
   a file cut inside its trailing index or metadata decodes completely but is not whole.
 - :class:`DeclaredDuration` compares the container's declared duration (Matroska / WebM
   Segment Duration) with the end of what was demuxed; a file cut at a cluster boundary ends
@@ -113,13 +114,17 @@ class DeclaredDuration:
 
 
 def check_top_level_boxes(path: Path, container: str) -> None:
-    """MP4 / MOV / AVI: the file's top-level boxes (ISO-BMFF atoms, RIFF chunks) must tile it
-    exactly. A file cut inside its last box (often the index or its trailing metadata, which
-    FFmpeg reads without complaint) has a box that claims more bytes than remain."""
-    if container not in ("mp4", "mov", "avi"):
+    """The file's top-level boxes must tile it exactly: ISO-BMFF atoms (MP4 / MOV), RIFF
+    chunks (AVI), and for Matroska / WebM the EBML header and the Segment's children
+    (clusters, cues, …). A file cut inside its last box (often the index or its trailing
+    metadata, or for Matroska the last cluster: FFmpeg then drops the cut frame and reads a
+    clean end of file) has a box that claims more bytes than remain."""
+    if container not in ("mp4", "mov", "avi", "matroska", "webm"):
         return
     size = path.stat().st_size
-    walk = _riff_boxes if container == "avi" else _iso_boxes
+    walk = {"avi": _riff_boxes, "matroska": _ebml_boxes, "webm": _ebml_boxes}.get(
+        container, _iso_boxes
+    )
     with open(path, "rb") as f:
         for name, start, length in walk(f, size):
             if start + length > size:
@@ -147,6 +152,61 @@ def _iso_boxes(f: BinaryIO, size: int) -> Iterator[tuple[str, int, int]]:
         at += length
     if at != size:
         raise CorruptInput(f"truncated: {size - at} stray bytes after the last box")
+
+
+_EBML_SEGMENT = 0x18538067
+_EBML_UNKNOWN = -1
+
+
+def _ebml_vint(f: BinaryIO, at: int, *, is_id: bool) -> tuple[int, int]:
+    """(value, length) of the EBML variable-length integer at ``at``; an element ID keeps
+    its marker bit, a size of all ones is :data:`_EBML_UNKNOWN`."""
+    f.seek(at)
+    first = f.read(1)
+    if not first or first[0] == 0:
+        raise CorruptInput(f"damaged: no EBML {'ID' if is_id else 'size'} at byte {at}")
+    length = 9 - first[0].bit_length()
+    if is_id and length > 4:
+        raise CorruptInput(f"damaged: EBML ID at byte {at} is {length} bytes long")
+    rest = f.read(length - 1)
+    if len(rest) != length - 1:
+        raise CorruptInput(f"truncated: the EBML element at byte {at} is cut")
+    raw = int.from_bytes(first + rest, "big")
+    if is_id:
+        return raw, length
+    value = raw & ((1 << (7 * length)) - 1)
+    return (_EBML_UNKNOWN if value == (1 << (7 * length)) - 1 else value), length
+
+
+def _ebml_boxes(f: BinaryIO, size: int) -> Iterator[tuple[str, int, int]]:
+    """Top-level EBML elements, then the Segment's children (which must end where the
+    Segment does, or at the end of the file for a Segment of unknown size)."""
+    at = 0
+    while at < size:
+        element, id_len = _ebml_vint(f, at, is_id=True)
+        length, size_len = _ebml_vint(f, at + id_len, is_id=False)
+        head = id_len + size_len
+        if element == _EBML_SEGMENT:
+            end = size if length == _EBML_UNKNOWN else at + head + length
+            yield "Segment", at, end - at
+            yield from _ebml_children(f, at + head, end)
+            at = end
+            continue
+        if length == _EBML_UNKNOWN:
+            raise CorruptInput(f"damaged: top-level EBML element at byte {at} has no size")
+        yield f"EBML 0x{element:X}", at, head + length
+        at += head + length
+
+
+def _ebml_children(f: BinaryIO, start: int, end: int) -> Iterator[tuple[str, int, int]]:
+    at = start
+    while at < end:
+        element, id_len = _ebml_vint(f, at, is_id=True)
+        length, size_len = _ebml_vint(f, at + id_len, is_id=False)
+        if length == _EBML_UNKNOWN:  # a live-streamed cluster: ends where the next begins
+            return
+        yield f"EBML 0x{element:X}", at, id_len + size_len + length
+        at += id_len + size_len + length
 
 
 def _riff_boxes(f: BinaryIO, size: int) -> Iterator[tuple[str, int, int]]:
