@@ -20,6 +20,7 @@ from fastredact import imageio
 from fastredact.pipeline import Redactor
 from fastredact.safe_write import TEMP_MARKER
 from tests.conftest import shared_file
+from tests.video_quality import checker
 
 FACE_PHOTOS = ["redact-client/obama.jpeg", "scikit-image/astronaut.png"]
 
@@ -327,13 +328,38 @@ def test_video_through_the_pipeline_leaves_no_face(
     assert result.ok, result.error
     assert result.video is not None and result.video["frames"] == 14
     assert any(d["label"] == "face" and d["boxes"] >= 14 for d in result.detections)
-    faces = redactor.detectors
+    faces = checker(plates=False)  # the default detection at its default threshold
     residual = 0
     with av.open(str(tmp_path / "out.mp4")) as container:
         for frame in container.decode(video=0):
             found = faces.detect(frame.to_ndarray(format="rgb24"))
             residual += sum(1 for label in found.labels if label == "face")
     assert residual == 0
+
+
+def test_motion_threshold_reuses_boxes_on_a_still_camera(shared_data: Path, tmp_path: Path) -> None:
+    import av
+
+    photo = imageio.decode_image(shared_file(shared_data, "redact-client/obama.jpeg").read_bytes())
+    still = photo.frames[0][:960, :720]
+    src = tmp_path / "still.mp4"
+    with av.open(str(src), "w") as out:
+        v = out.add_stream("libx264", rate=10, options={"crf": "12"})
+        v.width, v.height, v.pix_fmt = still.shape[1], still.shape[0], "yuv420p"
+        for _ in range(12):
+            out.mux(v.encode(av.VideoFrame.from_ndarray(still, format="rgb24")))
+        out.mux(v.encode(None))
+    redactor = Redactor(workers=1, plates=False, motion_threshold=3.0)
+    result = redactor.redact_file(src, tmp_path / "out.mp4")
+    assert result.ok, result.error
+    assert result.video is not None
+    assert result.video["frames"] == 12
+    assert result.video["frames_reused"] >= 10  # the picture never changes
+    assert result.video["frames_detected"] + result.video["frames_reused"] == 12
+    faces = checker(plates=False)
+    with av.open(str(tmp_path / "out.mp4")) as container:
+        for frame in container.decode(video=0):
+            assert not len(faces.detect(frame.to_ndarray(format="rgb24")))
 
 
 def test_broken_video_fails_closed(shared_data: Path, tmp_path: Path, redactor: Redactor) -> None:

@@ -158,3 +158,24 @@ def test_any_short_misses_are_covered(misses: set[int], speed: int) -> None:
     dets = {i: [truth(i)] for i in range(60) if i not in misses}
     out = run(dets, 60, extend=2, max_gap=3)
     assert all(covered(fb, truth(fb.index)) for fb in out)
+
+
+def test_boxes_beyond_a_tracks_detections_are_marked_extended() -> None:
+    # Detected on frames 2 and 6 only (None: detection did not run), extended 2 frames.
+    dets: dict[int, list[list[float]] | None] = {i: None for i in range(10)}
+    dets[2], dets[6] = [box_at(2)], [box_at(6)]
+    out = run(dets, 10, extend=2, max_gap=5)
+    extended = {fb.index: fb.extended.tolist() for fb in out}
+    assert extended == {
+        0: [True],  # before the first detection
+        1: [True],
+        2: [False],
+        3: [False],  # interpolated
+        4: [False],
+        5: [False],
+        6: [False],
+        7: [True],  # after the last detection
+        8: [True],
+        9: [],
+    }
+    assert all(len(fb.extended) == len(fb.boxes) for fb in out)

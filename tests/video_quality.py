@@ -1,6 +1,6 @@
 """Residual-detection measurement for video redaction (shared by the test and the bench).
 
-The checker is the run's own default detection (CenterFace faces, PlateNet plates, default
+The checker is the default detection (CenterFace faces, PlateNet plates, default
 thresholds and tiling), run on every decoded frame of a video; a frame counts once per label
 when it has at least one detection of that label.
 """
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import av
 
+from fastredact.detect import MultiDetector, load_detector
 from fastredact.options import RedactOptions
 from fastredact.pipeline import Redactor
-from fastredact.redaction_steps import DetectorSet
 
 __all__ = ["QualityRow", "frames_with_detections", "measure", "trim_clip"]
 
@@ -34,12 +34,18 @@ class QualityRow:
     redact_seconds: float
 
 
-def checker(plates: bool) -> DetectorSet:
-    """The default detectors at their default thresholds (one worker, all cores)."""
-    return DetectorSet.load(RedactOptions(plates=plates, workers=1))
+def checker(plates: bool) -> MultiDetector:
+    """The default detectors at their default thresholds and tiling, as the pipeline runs
+    them (not the pipeline's own lower hiding threshold): what a user checking the output
+    with fastredact's detectors would find."""
+    options = RedactOptions(plates=plates, workers=1)
+    parts = [load_detector(options.face_model, tile_scales=options.face_tile_scales)]
+    if plates:
+        parts.append(load_detector(options.plate_model, labels=["plate"]))
+    return MultiDetector(parts)
 
 
-def frames_with_detections(path: Path, detectors: DetectorSet) -> tuple[int, dict[str, int]]:
+def frames_with_detections(path: Path, detectors: MultiDetector) -> tuple[int, dict[str, int]]:
     """(frames, {label: frames with at least one detection of that label})."""
     counts: Counter[str] = Counter()
     frames = 0

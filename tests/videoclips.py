@@ -62,7 +62,7 @@ class SquareDetector:
         return Dets(box, np.ones(1, np.float32), np.zeros(1, np.int64))
 
 
-def fill_black(rgb: NDArray[np.uint8], boxes: NDArray[np.float32]) -> None:
+def fill_black(rgb: NDArray[np.uint8], boxes: NDArray[np.float32], carried: object = None) -> None:
     """Stand-in redaction: paint each box (grown by 2 px) black."""
     h, w = rgb.shape[:2]
     for x0, y0, x1, y1 in boxes:
@@ -304,7 +304,9 @@ class HaarFaces:
         return Dets(boxes, np.ones(len(boxes), np.float32), np.zeros(len(boxes), np.int64))
 
 
-def blur_boxes(rgb: NDArray[np.uint8], boxes: NDArray[np.float32], grow: float = 0.25) -> None:
+def blur_boxes(
+    rgb: NDArray[np.uint8], boxes: NDArray[np.float32], carried: object = None, grow: float = 0.25
+) -> None:
     """Stand-in redaction for real faces: a box grown by ``grow`` on each side, heavily
     pixelated (mean of 8×8 cells) then filled with its mean — unrecognisable."""
     h, w = rgb.shape[:2]

@@ -6,12 +6,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from fastredact.cpus import usable_cpus
 from fastredact.imageio import DEFAULT_MAX_PIXELS
 from fastredact.manifest import settings_fingerprint
+from fastredact.regions import DEFAULT_MASK_SCALE
 from fastredact.video_options import VideoOptions
 
 __all__ = [
@@ -30,11 +31,11 @@ DEVICES = ("cpu", "cuda")
 
 
 SMALL_FACE_TILE_SCALES = (1.0, 3.0)
-"""Face tiling with ``small_faces``: native tiles plus 3x upscaled tiles (faces down to ~10 px),
-the detection module's own default; 10-20x the detector time of the standard schedule."""
+"""Face tiling with ``small_faces``: the standard passes plus 3x-enlarged tiles (faces down to
+~10 px), the detection module's own default; ~10x the detector time of the standard schedule."""
 STANDARD_FACE_TILE_SCALES = (1.0,)
-"""Face tiling by default: the full-frame pass plus native-resolution tiles for images larger
-than the detector input (faces down to ~24 px)."""
+"""Face tiling by default: the native image (in tiles) and its shrunk levels, so faces from
+~24 px up to the whole frame (see :mod:`fastredact.detect.tiling`)."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class RedactOptions:
     plate_model: str = "platenet"
     mode: str = "blur"
     shape: str = "ellipse"
-    mask_scale: float = 1.3
+    mask_scale: float = DEFAULT_MASK_SCALE
     threshold: float | None = None
     min_size: int | None = None
     small_faces: bool = False
@@ -59,8 +60,10 @@ class RedactOptions:
     max_pixels: int = DEFAULT_MAX_PIXELS
     audio: str = "keep"
     detect_every: int = 1
+    motion_threshold: float | None = None
     device: str = "cpu"
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    workers: int = field(default_factory=usable_cpus)
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         _choice("mode", self.mode, MODES)
@@ -82,13 +85,18 @@ class RedactOptions:
         _choice("audio", self.audio, ("keep", "drop"))
         if self.detect_every < 1:
             raise ValueError(f"detect_every must be >= 1, got {self.detect_every}")
+        if self.motion_threshold is not None and not self.motion_threshold >= 0:
+            raise ValueError(f"motion_threshold must be >= 0, got {self.motion_threshold}")
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be >= 1, got {self.threads}")
 
     def output_settings(self) -> dict[str, Any]:
         """Everything that changes the output bytes (workers and device do not)."""
         settings = asdict(self)
         settings.pop("workers")
+        settings.pop("threads")
         settings.pop("device")
         return settings
 
@@ -98,7 +106,10 @@ class RedactOptions:
     def video_options(self) -> VideoOptions:
         """The video settings these options imply (codec and quality: the video defaults)."""
         return VideoOptions(
-            audio=self.audio, detect_every=self.detect_every, threads=self.threads_per_worker
+            audio=self.audio,
+            detect_every=self.detect_every,
+            motion_threshold=self.motion_threshold,
+            threads=self.threads_per_worker,
         )
 
     @property
@@ -107,8 +118,11 @@ class RedactOptions:
 
     @property
     def threads_per_worker(self) -> int:
-        """Intra-op threads per worker so that workers × threads = cores."""
-        return max(1, (os.cpu_count() or 1) // self.workers)
+        """Intra-op threads per worker: ``threads`` when set, else so that workers × threads
+        = the usable cores (:func:`fastredact.cpus.usable_cpus`)."""
+        if self.threads is not None:
+            return self.threads
+        return max(1, usable_cpus() // self.workers)
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:

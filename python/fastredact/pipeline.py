@@ -30,7 +30,7 @@ from fastredact.redaction_steps import (
     DetectorSet,
     FrameDetections,
     detection_rows,
-    redact_boxes,
+    redact_frame,
     redact_verified,
     strip_bytes,
 )
@@ -252,15 +252,21 @@ class Redactor:
         boxes_per_label: Counter[str] = Counter()
 
         def detect(rgb: NDArray[np.uint8]) -> FrameDetections:
-            found = self.detectors.detect(rgb)
+            # Verified on a redacted copy here, where the frame is detected: what the
+            # verification still finds (grown) joins the frame's detections, so tracks carry
+            # it to the frames between detections too; the emitted frames are then only
+            # hidden (_hide_video_boxes), never detected again.
+            found = redact_verified(rgb.copy(), self.detectors.detect(rgb), opts, self.detectors)
             boxes_per_label.update(found.labels)
             return found
+
+        opts = self.options
 
         video = redact_video(
             item.path,
             dst,
             detector=SimpleNamespace(detect=detect),  # type: ignore[arg-type]
-            redact_frame=self._redact_video_frame,
+            redact_frame=self._hide_video_boxes,
             options=self.options.video_options(),
         )
         result.output_format = out_container
@@ -275,12 +281,19 @@ class Redactor:
         result.output = str(dst)
         result.output_sha256 = InputFile(dst, Path(dst.name), dst.parent).sha256()
 
-    def _redact_video_frame(self, rgb: NDArray[np.uint8], boxes: NDArray[np.float32]) -> None:
-        """Hide ``boxes`` (detected or tracked), then re-detect and hide any leftover."""
-        redact_boxes(rgb, boxes, self.options)
-        if len(boxes):
-            leftover = self.detectors.verify(rgb)
-            redact_verified(rgb, leftover, self.options, self.detectors)
+    def _hide_video_boxes(
+        self, rgb: NDArray[np.uint8], boxes: NDArray[np.float32], extended: NDArray[np.bool_]
+    ) -> None:
+        """Hide the ``boxes`` of one frame. Detections were verified on the frame where they
+        were found, and what the verification added travels with the tracks, so a frame of
+        detected and interpolated boxes is only hidden. A box copied beyond its track's first
+        or last detection is a guess (the object may have moved or be leaving): the frame is
+        then verified around every box (the copied blob changes the others' surroundings)."""
+        found = FrameDetections(boxes, np.ones(len(boxes), np.float32), ("face",) * len(boxes))
+        if extended.any():
+            redact_verified(rgb, found, self.options, self.detectors)
+        else:
+            redact_frame(rgb, found, self.options)
 
     # -- many files -----------------------------------------------------------------------
     def redact_paths(

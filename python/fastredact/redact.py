@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from fastredact import _core
 from fastredact.backends import BACKENDS, Backend, numpy_ref
-from fastredact.regions import Mode, Regions, Shape, normalize_regions
+from fastredact.regions import DEFAULT_MASK_SCALE, Mode, Regions, Shape, normalize_regions
 
 __all__ = ["redact"]
 
@@ -57,7 +57,7 @@ def redact(
     *,
     mode: Mode = "blur",
     shape: Shape = "ellipse",
-    scale: float = 1.3,
+    scale: float = DEFAULT_MASK_SCALE,
     feather: int = 0,
     strength: float | None = None,
     fill: int | Sequence[int] = (0, 0, 0),

@@ -5,7 +5,7 @@ detect (faces and plates, with the run's threshold and minimum size), hide what 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -21,11 +21,11 @@ __all__ = [
     "DetectorSet",
     "FrameDetections",
     "detection_rows",
+    "mask_bounds",
     "redact_boxes",
     "redact_frame",
     "redact_verified",
     "strip_bytes",
-    "verification_regions",
 ]
 
 FrameDetections = Detections
@@ -35,14 +35,18 @@ FrameDetections = Detections
 class DetectorSet:
     """The detectors a run uses (faces and/or plates), loaded once and shared by workers.
 
+    Faces are detected down to :data:`HIDE_THRESHOLD_FACTOR` of the run's face threshold, and
+    all of those are hidden: a face scoring just under the threshold in the source must not
+    score over it once its neighbourhood was redacted and the frame re-encoded, so the output
+    passes the same detector at the run's own threshold (the margin is a hysteresis).
     onnxruntime sessions are safe to call from several threads at once.
     """
 
     detector: Detector | None
     models: list[dict[str, str]]
-    verifier: Detector | None = None
-    """Faces only, at :data:`VERIFY_THRESHOLD_FACTOR` of the run's threshold: what re-checks a
-    redacted frame, with margin for the re-encoding that follows."""
+    thresholds: dict[str, float] = field(default_factory=dict)
+    """The run's reporting threshold per label (manifest rows carry ``score``; detections
+    below these were hidden by the margin)."""
 
     @classmethod
     def load(cls, options: RedactOptions) -> DetectorSet:
@@ -54,28 +58,28 @@ class DetectorSet:
             "threshold": options.threshold,
             "min_size": float(options.min_size or 0),
         }
-        verifier = None
+        thresholds: dict[str, float] = {}
         if options.faces:
-            face = load_detector(options.face_model, tile_scales=options.face_tile_scales, **common)
+            reported = load_detector(
+                options.face_model, tile_scales=options.face_tile_scales, **common
+            ).threshold
+            thresholds["face"] = reported
+            hiding = {**common, "threshold": reported * HIDE_THRESHOLD_FACTOR}
+            face = load_detector(options.face_model, tile_scales=options.face_tile_scales, **hiding)
             parts.append(face)
-            verifier = load_detector(
-                options.face_model,
-                tile_scales=options.face_tile_scales,
-                **{**common, "threshold": face.threshold * VERIFY_THRESHOLD_FACTOR},
-            )
         if options.plates:
             plate_device = options.device if options.plate_model.endswith(".onnx") else "cpu"
             plate_device = "cpu" if options.plate_model == "platenet" else plate_device
-            parts.append(
-                load_detector(
-                    options.plate_model, **{**common, "device": plate_device}, labels=["plate"]
-                )
+            plates = load_detector(
+                options.plate_model, **{**common, "device": plate_device}, labels=["plate"]
             )
+            thresholds["plate"] = plates.threshold
+            parts.append(plates)
         models = [
             {"name": str(p.model), "path": str(p.model_path), "sha256": sha256_file(p.model_path)}
             for p in parts
         ]
-        return cls(MultiDetector(parts) if parts else None, models, verifier)
+        return cls(MultiDetector(parts) if parts else None, models, thresholds)
 
     def detect(self, frame: NDArray[np.generic]) -> Detections:
         """Detections in ``frame`` (gray, RGB, RGBA, 8 or 16 bit), in its pixel coordinates."""
@@ -83,25 +87,20 @@ class DetectorSet:
             return Detections.empty()
         return self.detector.detect(_as_rgb8(frame))
 
-    def verify(self, frame: NDArray[np.generic]) -> Detections:
-        """Faces still findable in an already redacted frame (lower threshold)."""
-        if self.verifier is None:
-            return Detections.empty()
-        return self.verifier.detect(_as_rgb8(frame))
-
-    def verify_near(
-        self, frame: NDArray[np.generic], boxes: NDArray[np.float32], mask_scale: float
+    def verify(
+        self, frame: NDArray[np.generic], boxes: NDArray[np.floating], mask_scale: float
     ) -> Detections:
-        """Faces still findable around the just hidden ``boxes`` (lower threshold): the
-        verifier runs on :func:`verification_regions` crops only, not the whole frame."""
-        if self.verifier is None:
+        """What the detectors still find after ``boxes`` were hidden with ``mask_scale``:
+        every detector runs again on exactly the tiles of its schedule that hold a hidden
+        pixel (:func:`mask_bounds`), so the answer is what a whole second detection pass
+        over the redacted frame would give, at the cost of the tiles that changed."""
+        if self.detector is None or not len(boxes):
             return Detections.empty()
         height, width = frame.shape[:2]
-        found = []
-        for x0, y0, x1, y1 in verification_regions(boxes, mask_scale, width, height):
-            crop = _as_rgb8(frame[y0:y1, x0:x1])
-            found.append(self.verifier.detect(crop).transformed(1, 1, x0, y0))
-        return Detections.concat(found)
+        rects = mask_bounds(boxes, mask_scale, width, height)
+        if not len(rects):
+            return Detections.empty()
+        return self.detector.detect(_as_rgb8(frame), near=rects)  # type: ignore[call-arg]
 
     def describe(self) -> list[dict[str, str]]:
         return self.models
@@ -120,63 +119,37 @@ def redact_frame(frame: NDArray[np.generic], found: Detections, options: RedactO
     redact_boxes(frame, found.boxes, options)
 
 
-VERIFY_THRESHOLD_FACTOR = 0.7
+HIDE_THRESHOLD_FACTOR = 0.7
+"""Faces scoring at least this share of the run's threshold are hidden (see DetectorSet)."""
 VERIFY_ROUNDS = 2
 """After hiding what was found, the detectors run again on the redacted frame up to this many
 times and whatever they still find is hidden too (a blurred face whose chin stuck out of the
-mask can still score as a face)."""
+mask, or the blurred oval itself, can still score as a face)."""
 
 
-VERIFY_MARGIN = 1.0
-"""A verification crop reaches this many box sizes beyond each side of a hidden box's mask."""
-VERIFY_MIN_SIDE = 96
-"""...and is at least this many pixels a side (context for the detector around small faces)."""
+VERIFY_GROWTH = 1.5
+"""Each verification round hides what it found with a mask this many times larger."""
 
 
-def verification_regions(
-    boxes: NDArray[np.float32], mask_scale: float, width: int, height: int
-) -> list[tuple[int, int, int, int]]:
-    """Integer ``x0, y0, x1, y1`` crops of a ``width`` x ``height`` frame around ``boxes``:
-    each box grown to its mask (``mask_scale``) plus :data:`VERIFY_MARGIN` box sizes on every
-    side (at least :data:`VERIFY_MIN_SIDE` px), clipped to the frame; overlapping crops are
-    merged into their bounding box, so no pixel is searched twice."""
-    regions: list[list[int]] = []
-    for x0, y0, x1, y1 in np.asarray(boxes, np.float64).reshape(-1, 4):
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        half_w = max((x1 - x0) * (mask_scale / 2 + VERIFY_MARGIN), VERIFY_MIN_SIDE / 2)
-        half_h = max((y1 - y0) * (mask_scale / 2 + VERIFY_MARGIN), VERIFY_MIN_SIDE / 2)
-        regions.append(
-            [
-                max(0, int(cx - half_w)),
-                max(0, int(cy - half_h)),
-                min(width, int(np.ceil(cx + half_w))),
-                min(height, int(np.ceil(cy + half_h))),
-            ]
-        )
-    merged = _merge_overlapping(regions)
-    return [(x0, y0, x1, y1) for x0, y0, x1, y1 in merged if x1 > x0 and y1 > y0]
-
-
-def _merge_overlapping(regions: list[list[int]]) -> list[list[int]]:
-    merged = True
-    while merged:
-        merged = False
-        for i in range(len(regions)):
-            for j in range(i + 1, len(regions)):
-                a, b = regions[i], regions[j]
-                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
-                    regions[i] = [
-                        min(a[0], b[0]),
-                        min(a[1], b[1]),
-                        max(a[2], b[2]),
-                        max(a[3], b[3]),
-                    ]
-                    del regions[j]
-                    merged = True
-                    break
-            if merged:
-                break
-    return regions
+def mask_bounds(
+    boxes: NDArray[np.floating], mask_scale: float, width: int, height: int
+) -> NDArray[np.float64]:
+    """The integer ``x0, y0, x1, y1`` bounds of the pixels that hiding ``boxes`` with
+    ``mask_scale`` may change in a ``width`` x ``height`` frame (each box grown about its
+    centre, rounded outwards, clipped; empty ones dropped)."""
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+    hw, hh = (b[:, 2] - b[:, 0]) * mask_scale / 2, (b[:, 3] - b[:, 1]) * mask_scale / 2
+    rects = np.stack(
+        [
+            np.clip(np.floor(cx - hw) - 1, 0, width),
+            np.clip(np.floor(cy - hh) - 1, 0, height),
+            np.clip(np.ceil(cx + hw) + 1, 0, width),
+            np.clip(np.ceil(cy + hh) + 1, 0, height),
+        ],
+        axis=1,
+    )
+    return rects[(rects[:, 2] > rects[:, 0]) & (rects[:, 3] > rects[:, 1])]
 
 
 def redact_verified(
@@ -185,33 +158,54 @@ def redact_verified(
     options: RedactOptions,
     detectors: DetectorSet,
 ) -> Detections:
-    """Hide ``found``, then re-detect around what was hidden and hide leftovers; returns
-    everything hidden. Only the crops around the hidden boxes are searched again (see
-    :func:`verification_regions`): a leftover is part of a face that was just hidden."""
+    """Hide ``found``, then detect again where pixels changed and hide what is still found;
+    returns everything hidden. A leftover is part of a face that was just hidden, or the
+    hidden blob itself still looking like a head (or a plate) to a detector, so each round
+    hides what it found with a mask :data:`VERIFY_GROWTH` times larger than the round before.
+    See :meth:`DetectorSet.verify`."""
     if not len(found):
         return found
     hidden = [found]
     redact_frame(frame, found, options)
     boxes = found.boxes
+    scale = options.mask_scale
     for _ in range(VERIFY_ROUNDS):
-        again = detectors.verify_near(frame, boxes, options.mask_scale)
+        again = detectors.verify(frame, boxes, scale)
         if not len(again):
             break
-        redact_frame(frame, again, options)
-        hidden.append(again)
+        scale *= VERIFY_GROWTH
+        redact_boxes(frame, again.boxes, options, mask_scale=scale)
+        # Reported grown, so that hiding the returned boxes at the run's mask scale (video
+        # frames between detections) covers what this round covered.
+        hidden.append(_grown(again, scale / options.mask_scale))
         boxes = again.boxes
     return Detections.concat(hidden)
 
 
-def redact_boxes(frame: NDArray[np.generic], boxes_in: Any, options: RedactOptions) -> None:
-    """Hide the (N, 4) ``x0, y0, x1, y1`` boxes in ``frame`` in place (the run's settings)."""
+def _grown(found: Detections, factor: float) -> Detections:
+    """``found`` with every box grown ``factor`` times about its centre."""
+    b = found.boxes.astype(np.float64)
+    c = (b[:, :2] + b[:, 2:]) / 2
+    half = (b[:, 2:] - b[:, :2]) * factor / 2
+    return Detections(np.hstack([c - half, c + half]), found.scores, found.labels, found.landmarks)
+
+
+def redact_boxes(
+    frame: NDArray[np.generic],
+    boxes_in: Any,
+    options: RedactOptions,
+    *,
+    mask_scale: float | None = None,
+) -> None:
+    """Hide the (N, 4) ``x0, y0, x1, y1`` boxes in ``frame`` in place (the run's settings;
+    ``mask_scale`` overrides the run's)."""
     boxes = np.asarray(boxes_in, dtype=np.float64).reshape(-1, 4)
     if not len(boxes):
         return
     kwargs: dict[str, Any] = {
         "mode": options.mode,
         "shape": options.shape,
-        "scale": options.mask_scale,
+        "scale": options.mask_scale if mask_scale is None else mask_scale,
         "threads": options.threads_per_worker,
     }
     if frame.dtype == np.uint8:

@@ -75,6 +75,10 @@ class FrameBoxes:
     boxes: Boxes
     detected: int
     """How many of the boxes are this frame's own detections (the rest are coverage)."""
+    extended: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, np.bool_))
+    """Per box: True when its track has no detection on both sides of this frame, so the box
+    is the track's first or last box copied here (a guess of where the object was), False
+    when it is this frame's own detection or interpolated between two of them."""
 
 
 def iou_matrix(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
@@ -239,14 +243,23 @@ class TemporalCoverage:
         out: list[FrameBoxes] = []
         while self._pending and self._pending[0][0] <= upto:
             index, own = self._pending.popleft()
-            out.append(FrameBoxes(index, self._boxes_at(index), own))
+            boxes, extended = self._boxes_at(index)
+            out.append(FrameBoxes(index, boxes, own, extended))
         self._forget(self._pending[0][0] if self._pending else self._next_index)
         return out
 
-    def _boxes_at(self, index: int) -> Boxes:
+    def _boxes_at(self, index: int) -> tuple[Boxes, NDArray[np.bool_]]:
         extend = self.settings.extend
-        found = [b for t in self._tracks if (b := t.box_at(index, extend)) is not None]
-        return np.stack(found).astype(np.float32) if found else _empty_boxes()
+        found: list[Boxes] = []
+        extended: list[bool] = []
+        for track in self._tracks:
+            box = track.box_at(index, extend)
+            if box is not None:
+                found.append(box)
+                extended.append(not track.first <= index <= track.last)
+        if not found:
+            return _empty_boxes(), np.zeros(0, np.bool_)
+        return np.stack(found).astype(np.float32), np.array(extended, np.bool_)
 
     def _forget(self, oldest_pending: int) -> None:
         extend = self.settings.extend

@@ -6,7 +6,9 @@ neither models nor kernels:
 
 - ``detector.detect(rgb)`` takes an H×W×3 uint8 RGB frame (as displayed) and returns an
   object with ``boxes`` (N, 4: x0, y0, x1, y1 in pixels) and optionally ``labels`` (N,);
-- ``redact_frame(rgb, boxes)`` hides ``boxes`` in the H×W×3 uint8 RGB frame, in place.
+- ``redact_frame(rgb, boxes, extended)`` hides ``boxes`` in the H×W×3 uint8 RGB frame, in
+  place; ``extended`` (N, bool) marks the boxes a track copied beyond its first or last
+  detection (a guess of where the object was), which the redactor may want to check.
 
 Guarantees: the output keeps the stored resolution, the display matrix, every frame and
 its timestamp and duration (variable frame rate included); audio is copied packet for
@@ -87,7 +89,7 @@ class FrameDetector(Protocol):
     def detect(self, rgb: NDArray[np.uint8], /) -> DetectionsLike: ...
 
 
-FrameRedactor = Callable[[NDArray[np.uint8], NDArray[np.float32]], None]
+FrameRedactor = Callable[[NDArray[np.uint8], NDArray[np.float32], NDArray[np.bool_]], None]
 ProgressCallback = Callable[[int, "int | None"], None]
 
 
@@ -441,12 +443,13 @@ class _VideoJob:
     def _emit(self, fb: FrameBoxes) -> None:
         frame = self.pending.popleft()
         assert self.tags is not None
-        boxes = _clip(fb.boxes, frame.width, frame.height)
+        inside = _in_frame(fb.boxes, frame.width, frame.height)
+        boxes, extended = fb.boxes[inside], fb.extended[inside]
         if len(boxes):
             with self.timer("convert_s"):
                 rgb = to_rgb(frame, self.tags)
             with self.timer("redact_s"):
-                self.redact_frame(rgb, boxes)
+                self.redact_frame(rgb, boxes, extended)
             with self.timer("convert_s"):
                 out_frame = from_rgb(rgb, frame, self.pix_fmt, self.tags)
             self.result.frames_redacted += 1
@@ -517,15 +520,12 @@ def _as_boxes(boxes: Any) -> NDArray[np.float32]:
     return arr
 
 
-def _clip(boxes: NDArray[np.float32], width: int, height: int) -> NDArray[np.float32]:
-    """Boxes clipped to the frame, empty ones removed."""
-    if not len(boxes):
-        return boxes
-    out = boxes.copy()
-    out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, width)
-    out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, height)
-    keep = (out[:, 2] > out[:, 0]) & (out[:, 3] > out[:, 1])
-    return cast("NDArray[np.float32]", out[keep])
+def _in_frame(boxes: NDArray[np.float32], width: int, height: int) -> NDArray[np.bool_]:
+    """Which boxes overlap the frame. They are kept as they are: a box reaching past the
+    border keeps its size, so the ellipse drawn in it stays centred on the object (the
+    kernels clip)."""
+    keep = (boxes[:, 2] > 0) & (boxes[:, 0] < width) & (boxes[:, 3] > 0) & (boxes[:, 1] < height)
+    return keep & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
 
 
 def _ffmpeg_message(exc: av.error.FFmpegError) -> str:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 from fastredact.commands import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
+from fastredact.cpus import usable_cpus
 from fastredact.imageio import DEFAULT_MAX_PIXELS
 from fastredact.inputs import check_outdir_outside_inputs
 from fastredact.options import MODES, OUTPUT_FORMATS, SHAPES, RedactOptions
+from fastredact.regions import DEFAULT_MASK_SCALE
 
 HELP = "find faces and licence plates in photos and videos, hide them, strip metadata"
 
@@ -109,9 +110,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     how.add_argument(
         "--mask-scale",
         type=float,
-        default=1.3,
+        default=DEFAULT_MASK_SCALE,
         metavar="S",
-        help="grow each detected box by S about its centre (default: 1.3)",
+        help="grow each detected box by S about its centre, so the hidden ellipse also "
+        f"covers hair, ears and chin (default: {DEFAULT_MASK_SCALE})",
     )
     out = p.add_argument_group("output")
     out.add_argument(
@@ -158,13 +160,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run the detectors on every Nth frame and track in between (default: 1, "
         "every frame); tracks are extended and gaps filled so a miss shows nothing",
     )
+    video.add_argument(
+        "--motion-threshold",
+        type=float,
+        metavar="G",
+        help="skip detection on frames where no part of the picture changed by more than G "
+        "grey levels since the last detected frame, and reuse its boxes (e.g. 3 for a fixed "
+        "camera; default: off; the detector still runs at least every 30 frames)",
+    )
     run = p.add_argument_group("run")
     run.add_argument(
         "--workers",
         type=int,
-        default=os.cpu_count() or 1,
+        default=usable_cpus(),
         metavar="N",
-        help="files processed in parallel (default: number of cores)",
+        help="files processed in parallel (default: the cores this process may use, "
+        f"affinity and container CPU limits included: {usable_cpus()} here)",
+    )
+    run.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="detector threads per worker (default: cores / workers)",
     )
     run.add_argument(
         "--device",
@@ -223,6 +240,7 @@ def run_redact(args: argparse.Namespace) -> int:
             small_faces=args.small_faces,
             audio=args.audio,
             detect_every=args.detect_every,
+            motion_threshold=args.motion_threshold,
             icc=args.icc,
             orientation=args.orientation,
             format=args.format,
@@ -231,6 +249,7 @@ def run_redact(args: argparse.Namespace) -> int:
             max_pixels=args.max_pixels,
             device=args.device,
             workers=args.workers,
+            threads=args.threads,
         )
     except ValueError as exc:
         print(f"fastredact redact: error: {exc}", file=sys.stderr)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
+from fastredact.cpus import usable_cpus
 from fastredact.errors import DetectorError
 
 __all__ = ["DEVICES", "create_session", "default_threads", "providers_for"]
@@ -21,12 +21,9 @@ _PROVIDERS: dict[str, list[str]] = {
 
 
 def default_threads(workers: int = 1) -> int:
-    """Intra-op threads per session so that ``workers x threads`` ~ the usable CPU cores."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, cores // max(1, workers))
+    """Intra-op threads per session so that ``workers x threads`` ~ the usable CPU cores
+    (affinity mask and CFS quota included: :func:`fastredact.cpus.usable_cpus`)."""
+    return max(1, usable_cpus() // max(1, workers))
 
 
 def providers_for(device: str) -> list[str]:
