@@ -2,15 +2,16 @@
 
     python -m pytest benches/bench_video.py --benchmark-only -s
 
-Clips, made in a temporary folder from egoblur/gen1/test_video.mp4 (608×1080, 30 fps):
-the first :data:`GEN1_FRAMES` frames as they are, and the first :data:`HD_FRAMES` frames
-scaled to 1920×1080 (the portrait picture enlarged 1.78× and centred on a black canvas, so
-the face is as large as in a 1080p close-up). Both tools run as command-line programs
+Clips: egoblur/gen1/test_video.mp4 itself (608×1080, 30 fps, 20 s, 600 frames), and its
+first :data:`HD_FRAMES` frames scaled to 1920×1080 in a temporary folder (the portrait
+picture enlarged 1.78× and centred on a black canvas, so the face is as large as in a 1080p
+close-up; ``FASTREDACT_BENCH_HD_FRAMES`` changes the count). Both tools run as command-line programs
 through ``subprocess`` and are timed by this process's clock, start-up and model loading
 included: ``fastredact redact`` (CenterFace faces, the default face detection; plates off
 because deface finds only faces; one worker, so the detector uses every core) with
 ``--detect-every 5`` (tracking) and ``--detect-every 1``, and deface's CLI from its own
-virtual environment (:mod:`deface_env`) at the same face threshold (0.35) and mask scale.
+virtual environment (:mod:`deface_env`) at the same face threshold (0.35) and mask scale
+(fastredact's default).
 fastredact's per-stage times come from its manifest row.
 """
 
@@ -31,11 +32,11 @@ from tests.conftest import shared_file
 
 from deface_env import deface_python
 from fastredact.detect import DEFAULTS
+from fastredact.options import DEFAULT_MASK_SCALE
 
-GEN1_FRAMES = 60
-HD_FRAMES = 20
+HD_FRAMES = int(os.environ.get("FASTREDACT_BENCH_HD_FRAMES", "150"))
 THRESHOLD = DEFAULTS["centerface"].threshold
-MASK_SCALE = 1.3
+MASK_SCALE = DEFAULT_MASK_SCALE
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +74,7 @@ def _centred(frame: av.VideoFrame, width: int, height: int) -> av.VideoFrame:
 def clips(gen1: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("bench-video")
     return {
-        "608x1080": _make_clip(gen1, folder / "gen1.mp4", GEN1_FRAMES, None),
+        "608x1080": gen1,
         "1920x1080": _make_clip(gen1, folder / "hd.mp4", HD_FRAMES, (1920, 1080)),
     }
 
