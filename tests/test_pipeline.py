@@ -369,3 +369,34 @@ def test_broken_video_fails_closed(shared_data: Path, tmp_path: Path, redactor: 
     assert result.status == "failed" and result.error
     assert "UnsupportedFormat" in result.error or "CorruptInput" in result.error
     assert list(tmp_path.iterdir()) == []
+
+
+def test_camera_raw_is_developed_redacted_and_written_as_16_bit_tiff(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    import cv2
+
+    from tests.dng import bayer_dng
+
+    rgb = imageio.decode_image(
+        shared_file(shared_data, "scikit-image/astronaut.png").read_bytes()
+    ).frames[0]
+    rgb = cv2.resize(np.asarray(rgb), (1024, 1024), interpolation=cv2.INTER_CUBIC)
+    src = tmp_path / "shot.dng"
+    src.write_bytes(bayer_dng(rgb, make="SecretCam", model="Model X1"))
+    result = Redactor(workers=1, plates=False).redact_file(src, tmp_path / "out" / "shot.dng")
+    assert result.ok, result.error
+    assert (result.format, result.output_format) == ("raw", "tiff")
+    out = tmp_path / "out" / "shot.tiff"
+    assert result.output == str(out) and not (tmp_path / "out" / "shot.dng").exists()
+    assert result.detections and result.detections[0]["label"] == "face"  # + verification
+    developed = imageio.decode_image(src.read_bytes()).frames[0]
+    written = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)[:, :, ::-1]
+    assert written.dtype == np.uint16 and written.shape == developed.shape
+    x0, y0, x1, y1 = (int(v) for v in result.detections[0]["box"])
+    face = (slice(y0 + (y1 - y0) // 4, y1 - (y1 - y0) // 4), slice(x0, x1))
+    # The face is hidden; far from it every 16-bit value is the development's, exactly.
+    assert np.abs(written[face].astype(int) - developed[face]).mean() > 1000
+    assert np.array_equal(written[:, :64], developed[:, :64])
+    data = out.read_bytes()
+    assert b"SecretCam" not in data and b"Model X1" not in data
