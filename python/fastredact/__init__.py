@@ -28,6 +28,7 @@ from fastredact.errors import (
     ModelNotFound,
     UnsupportedFormat,
 )
+from fastredact.pipeline import FileResult, Redactor
 from fastredact.redact import redact
 from fastredact.regions import Region
 from fastredact.strip import (
@@ -47,10 +48,12 @@ __all__ = [
     "Detector",
     "DetectorError",
     "FastRedactError",
+    "FileResult",
     "InternalError",
     "LimitExceeded",
     "ModelNotFound",
     "MultiDetector",
+    "Redactor",
     "Region",
     "RemovedItem",
     "StripFileResult",

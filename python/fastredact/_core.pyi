@@ -8,6 +8,7 @@ import numpy.typing as npt
 __all__ = [
     "__version__",
     "_selftest_fail",
+    "check_jpeg_scans",
     "redact",
     "simd_levels",
     "sniff_format",
@@ -36,6 +37,12 @@ def redact(
 
 def simd_levels() -> tuple[str, list[str]]:
     """The instruction set in use and those this CPU supports."""
+
+def check_jpeg_scans(data: bytes) -> str | None:
+    """Huffman-decode every scan of a JPEG (GIL released) and check that each restart
+    interval and scan ends exactly where its data ends. ``None`` when every scan is whole, or
+    the kind of JPEG left unchecked (``"arithmetic"``, ``"lossless/hierarchical"``, …);
+    raises ``CorruptInput`` naming the first damage."""
 
 def sniff_format(data: bytes) -> str | None:
     """The container format sniffed from the content (``jpeg png webp gif tiff bmp heif avif

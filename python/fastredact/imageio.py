@@ -19,6 +19,7 @@ from PIL import Image, ImageFile, JpegImagePlugin, UnidentifiedImageError
 
 from fastredact import _core
 from fastredact.errors import CorruptInput, LimitExceeded, UnsupportedFormat
+from fastredact.jpeg_pixels import decode_jpeg_pixels
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -156,12 +157,12 @@ def _decode_pillow(data: bytes, fmt: str) -> DecodedImage:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error")
-                return _read_frames(im, fmt)
+                return _read_frames(im, fmt, data)
         except (OSError, SyntaxError, ValueError, TypeError, EOFError, Warning) as exc:
             raise CorruptInput(f"cannot decode {fmt.upper()}: {_one_line(exc)}") from None
 
 
-def _read_frames(im: Image.Image, fmt: str) -> DecodedImage:
+def _read_frames(im: Image.Image, fmt: str, data: bytes) -> DecodedImage:
     orientation = _exif_orientation(im)
     decoded = DecodedImage(
         format=fmt,
@@ -174,12 +175,42 @@ def _read_frames(im: Image.Image, fmt: str) -> DecodedImage:
         decoded.jpeg_quality = estimate_jpeg_quality(getattr(im, "quantization", {}))
         sampling = JpegImagePlugin.get_sampling(im)
         decoded.jpeg_subsampling = sampling if sampling >= 0 else None
+        decoded.frames.append(_read_jpeg_primary(im, data, orientation))
+        decoded.durations.append(0)
+        return decoded
     for index in range(int(getattr(im, "n_frames", 1))):
         im.seek(index)
         im.load()
         decoded.frames.append(apply_orientation(_to_array(im), orientation))
         decoded.durations.append(int(im.info.get("duration", 0) or 0))
     return decoded
+
+
+def _read_jpeg_primary(im: Image.Image, data: bytes, orientation: int) -> NDArray[np.uint8]:
+    """The primary image only: MPF secondary images are metadata, dropped with the rest."""
+    _check_mpf_extent(im, len(data))
+    pixels = decode_jpeg_pixels(data, im.mode, im.size)
+    if pixels is None:  # CMYK / YCCK: scans checked, pixels from Pillow
+        im.load()
+        pixels = _to_array(im)
+    return apply_orientation(pixels, orientation)  # type: ignore[return-value]
+
+
+def _check_mpf_extent(im: Image.Image, length: int) -> None:
+    """Refuse a JPEG whose MPF index lists an image running past the end of the file: the
+    file was cut (the images' offsets are relative to the MPF segment, so an entry whose
+    offset plus size alone exceeds the length certainly does)."""
+    entries = (getattr(im, "mpinfo", None) or {}).get(0xB002) or []
+    for entry in entries:
+        try:
+            end = int(entry["DataOffset"]) + int(entry["Size"])
+        except (KeyError, TypeError, ValueError):
+            raise CorruptInput("malformed MPF index (multi-picture JPEG)") from None
+        if end > length:
+            raise CorruptInput(
+                f"truncated: the MPF index lists an image ending at byte {end}, "
+                f"the file has {length}"
+            )
 
 
 def _to_array(im: Image.Image) -> NDArray[np.uint8]:

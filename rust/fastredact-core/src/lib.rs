@@ -4,6 +4,7 @@
 //! buffers. The PyO3 bindings (`fastredact-py`) are a thin layer over it.
 
 pub mod error;
+pub mod jpeg_check;
 pub mod kernels;
 pub mod mask;
 pub mod metadata;

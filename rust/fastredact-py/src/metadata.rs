@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use fastredact_core::jpeg_check::{self, ScanCheck};
 use fastredact_core::metadata::files::{self, Durability};
 use fastredact_core::metadata::{self, Pieces, Policy, Report};
 use pyo3::prelude::*;
@@ -115,7 +116,25 @@ fn strip_files(
     })
 }
 
+/// Huffman-decode every scan of a JPEG (GIL released) and check that each restart interval
+/// and scan ends exactly where its data ends. `None` when every scan is whole, or the kind of
+/// JPEG left unchecked (`"arithmetic"`, `"lossless/hierarchical"`, …); raises `CorruptInput`
+/// naming the first damage.
+#[pyfunction]
+fn check_jpeg_scans(py: Python<'_>, data: &[u8]) -> PyResult<Option<&'static str>> {
+    guarded(|| {
+        match py
+            .detach(|| jpeg_check::check_scans(data))
+            .map_err(to_py_err)?
+        {
+            ScanCheck::Whole => Ok(None),
+            ScanCheck::NotChecked(reason) => Ok(Some(reason)),
+        }
+    })
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(check_jpeg_scans, m)?)?;
     m.add_function(wrap_pyfunction!(sniff_format, m)?)?;
     m.add_function(wrap_pyfunction!(strip_metadata, m)?)?;
     m.add_function(wrap_pyfunction!(strip_files, m)?)?;

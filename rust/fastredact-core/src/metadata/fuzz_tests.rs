@@ -11,6 +11,8 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 
+use crate::jpeg_check::ScanCheck;
+
 use super::{sniff, strip, Policy};
 
 const FOLDERS: &[&str] = &[
@@ -138,7 +140,13 @@ fn apply(data: &mut Vec<u8>, m: &Mutation) {
 }
 
 fn check(data: &[u8], policy: &Policy) -> Result<(), TestCaseError> {
+    let scans = crate::jpeg_check::check_scans(data); // must not panic, whatever the bytes
     if let Ok(first) = strip(data, policy) {
+        if scans == Ok(ScanCheck::Whole) {
+            // The strip copies scans byte for byte: they stay whole.
+            let after = crate::jpeg_check::check_scans(&first.data);
+            prop_assert_eq!(after, Ok(ScanCheck::Whole), "stripping damaged a scan");
+        }
         let again = strip(&first.data, policy);
         prop_assert!(again.is_ok(), "output does not re-parse: {:?}", again.err());
         let again = again.unwrap();
@@ -195,6 +203,24 @@ proptest! {
         let mut data = magic.to_vec();
         data.extend_from_slice(&tail);
         check(&data, &Policy::default())?;
+    }
+}
+
+#[test]
+fn every_jpeg_seed_has_whole_scans() {
+    // Real files only: the synthetic seed's scans are placeholder bytes.
+    let synthetic = super::jpeg::tests::build(&[], &[], b"trailer");
+    let jpegs: Vec<&Vec<u8>> = seeds()
+        .iter()
+        .filter(|s| s.starts_with(&[0xFF, 0xD8]) && **s != synthetic)
+        .collect();
+    assert!(!jpegs.is_empty());
+    for (i, s) in jpegs.iter().enumerate() {
+        let result = crate::jpeg_check::check_scans(s);
+        assert!(
+            matches!(result, Ok(ScanCheck::Whole | ScanCheck::NotChecked(_))),
+            "JPEG seed {i}: {result:?}"
+        );
     }
 }
 

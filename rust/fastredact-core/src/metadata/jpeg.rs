@@ -57,7 +57,7 @@ fn push_input_segment<'a>(out: &mut Pieces<'a>, marker: u8, payload: &'a [u8]) -
 /// run is data, as libjpeg's bit reader treats `FF FF 00`), `D0`–`D7` a restart marker (data
 /// too); anything else is a marker, and the scan ends at the first byte of the run, so a fill
 /// byte can never hide a marker (COM, APPn, …) from the marker walker.
-fn scan_end(data: &[u8], start: usize) -> Result<usize> {
+pub(crate) fn scan_end(data: &[u8], start: usize) -> Result<usize> {
     let mut i = start;
     loop {
         let rest = data

@@ -25,6 +25,8 @@ use crate::error::{Error, Result};
 pub use exif_min::{minimal_exif_tiff, read_orientation};
 pub use pieces::Pieces;
 
+pub(crate) use jpeg::scan_end as jpeg_scan_end;
+
 /// A container format recognised from the first bytes of a file. This is the one sniffer of
 /// the project: the Python layer (`fastredact.imageio.sniff_format`) wraps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
