@@ -20,12 +20,14 @@ from PIL import Image, ImageFile, JpegImagePlugin, UnidentifiedImageError
 from fastredact import _core
 from fastredact.errors import CorruptInput, LimitExceeded, UnsupportedFormat
 from fastredact.jpeg_pixels import decode_jpeg_pixels
+from fastredact.png_stream import check_png_stream
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "RAW_FORMAT",
     "DecodedImage",
     "apply_orientation",
+    "check_container",
     "check_encoded_clean",
     "decode_image",
     "encode_image",
@@ -134,7 +136,23 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
         )
     if fmt == RAW_FORMAT:
         return _decode_raw(data)
+    check_container(data, fmt)
     return _decode_pillow(data, fmt)
+
+
+_WALKED_FORMATS = frozenset(("jpeg", "png", "webp", "gif"))
+
+
+def check_container(data: bytes, fmt: str) -> None:
+    """Walk every segment / chunk / block of a JPEG, PNG, WebP or GIF with the Rust core's
+    container walker (the one the lossless strip uses) and raise ``CorruptInput`` on damage:
+    PNG chunk CRCs, chunk and RIFF sizes, GIF block structure, JPEG markers. Pillow checks
+    none of the CRCs and decodes a PNG with damaged IDAT data into garbage rows. A PNG's
+    image data is then inflated whole (:func:`~fastredact.png_stream.check_png_stream`)."""
+    if fmt in _WALKED_FORMATS:
+        _core.strip_metadata(data)
+    if fmt == "png":
+        check_png_stream(data)
 
 
 def _open_pillow(data: bytes, fmt: str) -> Image.Image:
