@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -41,6 +42,7 @@ DEFAULT_MAX_PIXELS = 200_000_000
 """Images with more pixels than this are refused before decoding (decompression bombs)."""
 
 RAW_FORMAT = "raw"
+_Pixel = TypeVar("_Pixel", bound=np.generic)
 
 PNG_COMPRESS_LEVEL = 3
 """zlib level for re-encoded PNGs: a 5-megapixel photo takes ~0.47 s at 3 against ~1.0 s at
@@ -211,7 +213,7 @@ def _read_jpeg_primary(im: Image.Image, data: bytes, orientation: int) -> NDArra
     if pixels is None:  # CMYK / YCCK: scans checked, pixels from Pillow
         im.load()
         pixels = _to_array(im)
-    return apply_orientation(pixels, orientation)  # type: ignore[return-value]
+    return apply_orientation(pixels, orientation)
 
 
 def _check_mpf_extent(im: Image.Image, length: int) -> None:
@@ -268,7 +270,7 @@ _ORIENTATION_OPS: dict[int, tuple[bool, bool, int]] = {
 }
 
 
-def apply_orientation(pixels: NDArray[np.generic], orientation: int) -> NDArray[np.generic]:
+def apply_orientation(pixels: NDArray[_Pixel], orientation: int) -> NDArray[_Pixel]:
     """Turn stored pixels into display pixels for an EXIF ``orientation`` (1–8)."""
     flip, transpose, turns = _ORIENTATION_OPS.get(orientation, (False, False, 0))
     out = pixels
@@ -281,7 +283,7 @@ def apply_orientation(pixels: NDArray[np.generic], orientation: int) -> NDArray[
     return np.ascontiguousarray(out)
 
 
-def undo_orientation(pixels: NDArray[np.generic], orientation: int) -> NDArray[np.generic]:
+def undo_orientation(pixels: NDArray[_Pixel], orientation: int) -> NDArray[_Pixel]:
     """Inverse of :func:`apply_orientation`: display pixels back to stored pixels."""
     flip, transpose, turns = _ORIENTATION_OPS.get(orientation, (False, False, 0))
     out = pixels
@@ -399,7 +401,7 @@ def encode_image(
     if fmt not in _PILLOW_FORMATS or (fmt == "avif" and not _has_avif()):
         raise UnsupportedFormat(f"cannot write {fmt.upper()}")
     if fmt == "tiff" and frames[0].dtype == np.uint16:
-        return _encode_tiff16(frames[0], icc_profile)
+        return _encode_tiff16(cast(NDArray[np.uint16], frames[0]), icc_profile)
     images = [Image.fromarray(_to_uint8(frame)) for frame in frames]
     if fmt in ("heif", "avif"):
         _register_heif()
@@ -450,10 +452,11 @@ def check_encoded_clean(data: bytes, fmt: str) -> None:
     from fastredact.errors import InternalError
 
     with _open_pillow(data, fmt) as im:
+        extra: set[int | str]
         if fmt == "tiff":
             extra = set(im.tag_v2.keys()) - _STRUCTURAL_TIFF_TAGS  # type: ignore[attr-defined]
         else:
-            extra = set(im.getexif().keys()) - {0x0112}
+            extra = {tag for tag in im.getexif() if tag != 0x0112}
             extra |= {k for k in ("xmp", "XML:com.adobe.xmp", "comment") if im.info.get(k)}
     if extra:
         raise InternalError(f"encoded {fmt.upper()} carries metadata {sorted(map(str, extra))}")

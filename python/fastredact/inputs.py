@@ -158,6 +158,6 @@ def _walk(path: Path) -> Iterator[InputFile]:
                 yield InputFile(
                     full, full.relative_to(path), path, error="symlinked folder not followed"
                 )
-    for exc in errors:
-        bad = Path(exc.filename) if exc.filename else path
-        yield InputFile(bad, Path(bad.name), path, error=f"cannot list folder: {exc.strerror}")
+    for failure in errors:
+        bad = Path(failure.filename) if failure.filename else path
+        yield InputFile(bad, Path(bad.name), path, error=f"cannot list folder: {failure.strerror}")

@@ -35,6 +35,7 @@ from fastredact.redaction_steps import (
     strip_bytes,
 )
 from fastredact.safe_write import remove_stale_temp_files, write_atomically
+from fastredact.strip import OrientationPolicy
 from fastredact.video import redact_video
 from fastredact.video_streams import sniff_video
 
@@ -192,7 +193,7 @@ class Redactor:
         with clock("encode"):
             encoded = self._encode(decoded, out_format)
         with clock("strip"):
-            keep = "keep" if opts.orientation == "keep" else "drop"
+            keep: OrientationPolicy = "keep" if opts.orientation == "keep" else "drop"
             if out_format in LOSSLESS_STRIP_FORMATS:
                 cleaned, removed = strip_bytes(encoded, opts, orientation=keep)
             else:  # TIFF / HEIF / AVIF / BMP: our encoder wrote them; verify, don't rewrite
@@ -265,7 +266,7 @@ class Redactor:
         video = redact_video(
             item.path,
             dst,
-            detector=SimpleNamespace(detect=detect),  # type: ignore[arg-type]
+            detector=SimpleNamespace(detect=detect),
             redact_frame=self._hide_video_boxes,
             options=self.options.video_options(),
         )
@@ -391,7 +392,7 @@ class Redactor:
 
     def _encode(self, decoded: imageio.DecodedImage, out_format: str) -> bytes:
         opts = self.options
-        frames = decoded.frames
+        frames: list[Any] = list(decoded.frames)
         if opts.orientation == "keep" and decoded.orientation != 1:
             frames = [imageio.undo_orientation(f, decoded.orientation) for f in frames]
         quality = opts.quality or (decoded.jpeg_quality if out_format == "jpeg" else None)

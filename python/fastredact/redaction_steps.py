@@ -6,7 +6,7 @@ detect (faces and plates, with the run's threshold and minimum size), hide what 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -15,7 +15,7 @@ from fastredact.detect import Detections, Detector, MultiDetector, load_detector
 from fastredact.detect.models import sha256_file
 from fastredact.options import RedactOptions
 from fastredact.redact import redact
-from fastredact.strip import strip_metadata
+from fastredact.strip import IccPolicy, OrientationPolicy, strip_metadata
 
 __all__ = [
     "DetectorSet",
@@ -219,7 +219,7 @@ def _redact_uint16(
 ) -> None:
     """16-bit frames (RAW development): redact the high byte with the kernels and zero the low
     byte under the same mask, so pixels outside the regions keep all 16 bits exactly."""
-    wide = frame.view(np.uint16) if frame.dtype == np.uint16 else frame
+    wide = cast(NDArray[np.uint16], frame)  # the caller sends uint16 frames only
     high = (wide >> 8).astype(np.uint8)
     low = (wide & 0xFF).astype(np.uint8)
     redact(high, boxes, **kwargs)
@@ -228,10 +228,11 @@ def _redact_uint16(
 
 
 def strip_bytes(
-    data: bytes, options: RedactOptions, *, orientation: str
+    data: bytes, options: RedactOptions, *, orientation: OrientationPolicy
 ) -> tuple[bytes, list[dict[str, Any]]]:
     """Lossless metadata strip; returns the cleaned bytes and what was removed."""
-    result = strip_metadata(data, icc=options.icc, orientation=orientation)
+    icc: IccPolicy = "drop" if options.icc == "drop" else "keep"  # validated in RedactOptions
+    result = strip_metadata(data, icc=icc, orientation=orientation)
     removed = [{"kind": r.kind, "count": r.count, "bytes": r.bytes} for r in result.removed]
     return result.data, removed
 
@@ -239,7 +240,7 @@ def strip_bytes(
 def _as_rgb8(frame: NDArray[np.generic]) -> NDArray[np.uint8]:
     pixels = frame
     if pixels.dtype == np.uint16:
-        pixels = (pixels >> 8).astype(np.uint8)
+        pixels = (cast(NDArray[np.uint16], pixels) >> 8).astype(np.uint8)
     if pixels.ndim == 2:
         pixels = np.repeat(pixels[:, :, None], 3, axis=2)
     elif pixels.shape[2] == 4:

@@ -149,7 +149,7 @@ class PlateNet:
         self.threshold = threshold
         self.nms_iou = nms_iou
         data = _verified_bytes(self.path, sha256)
-        import onnxruntime as ort  # type: ignore[import-untyped]  # here: `import fastredact` stays fast
+        import onnxruntime as ort  # here, not at the top: `import fastredact` stays fast
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = intra_op_num_threads
