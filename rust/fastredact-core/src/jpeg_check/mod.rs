@@ -32,6 +32,11 @@ use crate::metadata::jpeg_scan_end;
 /// with one bits and put the marker right after it.
 const UNREAD_BYTES_ALLOWED: usize = 0;
 
+/// Scans allowed in one JPEG. Real progressive files have about 10; each scan costs a pass
+/// over every block, so a file of thousands of tiny scans would take minutes to check (and
+/// to decode: libjpeg has the same weakness).
+pub const MAX_SCANS: usize = 1000;
+
 /// What the check could say about a JPEG.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScanCheck {
@@ -226,6 +231,11 @@ impl<'a> Walker<'a> {
 
     /// Decode one scan; `Some(reason)` where it cannot be checked.
     fn scan(&mut self, p: &[u8]) -> Result<Option<&'static str>> {
+        if self.scans >= MAX_SCANS {
+            return Err(Error::LimitExceeded(format!(
+                "JPEG has more than {MAX_SCANS} scans"
+            )));
+        }
         let frame = self
             .frame
             .as_ref()
