@@ -19,7 +19,9 @@ decoder falls back in step) cannot be seen by any decoder and still gets through
 YCbCr, RGB and grayscale JPEGs are decoded here directly (the same islow IDCT and fancy
 upsampling as Pillow: identical pixels, about twice as fast). CMYK / YCCK JPEGs are decoded
 here at 1/8 scale for the warnings only (every entropy-coded byte is still read) and their
-pixels left to Pillow, which knows Adobe's inverted CMYK.
+pixels left to Pillow, which knows Adobe's inverted CMYK. Sampling layouts TurboJPEG cannot
+decode (3x1 or 4x2 luma, mixed chroma factors; rare, valid) rely on the Rust scan check alone
+and are decoded by Pillow.
 """
 
 from __future__ import annotations
@@ -29,26 +31,39 @@ import simplejpeg
 from numpy.typing import NDArray
 
 from fastredact import _core
-from fastredact.errors import CorruptInput
+from fastredact.errors import CorruptInput, UnsupportedFormat
 
-__all__ = ["check_jpeg_scans", "decode_jpeg_pixels"]
+__all__ = ["decode_jpeg_pixels", "strict_warnings_check"]
 
 _DIRECT = {"RGB": "RGB", "L": "GRAY"}
 """Pillow mode of a JPEG → simplejpeg output colour space, where simplejpeg gives the pixels."""
 
+_UNKNOWN_LAYOUT = "subsampling"
+"""TurboJPEG's word for sampling layouts it cannot decode (3x1 luma, 4x2, mixed chroma)."""
+
 
 def decode_jpeg_pixels(data: bytes, mode: str, size: tuple[int, int]) -> NDArray[np.uint8] | None:
-    """Decode the primary image of a JPEG strictly, or return ``None`` for colour spaces left
-    to Pillow (after checking their scans with :func:`check_jpeg_scans`).
+    """Check the scans of a JPEG and decode its primary image strictly, or return ``None``
+    where the pixels are left to Pillow: CMYK / YCCK (after the strict check at 1/8 scale)
+    and sampling layouts TurboJPEG cannot decode (after the Rust scan check alone).
 
     ``mode`` and ``size`` are what Pillow read from the header (``RGB``/``L``, width×height);
     the result is H×W×3 for ``RGB`` and H×W for ``L``. Raises
-    :class:`~fastredact.errors.CorruptInput` with libjpeg's one-line reason.
+    :class:`~fastredact.errors.CorruptInput` with the first damage found, or
+    :class:`~fastredact.errors.UnsupportedFormat` for an arithmetic-coded JPEG in a layout
+    TurboJPEG cannot decode (nothing could check it).
     """
-    _core.check_jpeg_scans(data)
+    unchecked = _core.check_jpeg_scans(data)
+    colorspace_in = _turbojpeg_colorspace(data)
+    if colorspace_in is None:
+        if unchecked is not None:
+            raise UnsupportedFormat(
+                f"JPEG ({unchecked}, unusual sampling layout) that no decoder here can check"
+            )
+        return None
     colorspace = _DIRECT.get(mode)
     if colorspace is None:
-        check_jpeg_scans(data)
+        strict_warnings_check(data, colorspace_in)
         return None
     pixels = _strict(data, colorspace=colorspace)
     if mode == "L":
@@ -61,17 +76,20 @@ def decode_jpeg_pixels(data: bytes, mode: str, size: tuple[int, int]) -> NDArray
     return pixels
 
 
-def check_jpeg_scans(data: bytes) -> None:
+def strict_warnings_check(data: bytes, colorspace_in: str) -> None:
     """Decode every scan of ``data`` at 1/8 scale and raise on any libjpeg warning."""
-    header = _header(data)
-    colorspace = "CMYK" if header in ("CMYK", "YCCK") else "GRAY"
+    colorspace = "CMYK" if colorspace_in in ("CMYK", "YCCK") else "GRAY"
     _strict(data, colorspace=colorspace, min_factor=8)
 
 
-def _header(data: bytes) -> str:
+def _turbojpeg_colorspace(data: bytes) -> str | None:
+    """The JPEG's colour space as TurboJPEG reads it, or ``None`` for a sampling layout it
+    cannot decode."""
     try:
         return str(simplejpeg.decode_jpeg_header(data)[2])
     except (ValueError, RuntimeError) as exc:
+        if _UNKNOWN_LAYOUT in str(exc):
+            return None
         raise CorruptInput(f"cannot read JPEG header: {_one_line(exc)}") from None
 
 
