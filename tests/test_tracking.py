@@ -179,3 +179,98 @@ def test_boxes_beyond_a_tracks_detections_are_marked_extended() -> None:
         9: [],
     }
     assert all(len(fb.extended) == len(fb.boxes) for fb in out)
+
+
+def run_attached(
+    detections: dict[int, tuple[list[list[float]], list[int]] | None], n: int, **kw: object
+) -> tuple[list[FrameBoxes], int]:
+    """Like :func:`run`, each frame's boxes given with their parents; also the track count."""
+    cov = TemporalCoverage(CoverageSettings(**kw))  # type: ignore[arg-type]
+    out: list[FrameBoxes] = []
+    for i in range(n):
+        frame = detections.get(i)
+        boxes, parents = frame if frame is not None else (None, None)
+        out += cov.push(i, boxes, parents=parents)
+    return out + cov.finish(), cov.tracks_started
+
+
+def chin(face: list[float]) -> list[float]:
+    """A box attached below ``face`` (what verification finds sticking out of the mask)."""
+    x0, _, x1, y1 = face
+    return [x0 + 5, y1 - 5, x1 - 5, y1 + 10]
+
+
+def test_an_attachment_moves_with_its_detection_and_starts_no_track() -> None:
+    # Detection runs every 4th frame; the attachment is found on frame 4 only.
+    dets: dict[int, tuple[list[list[float]], list[int]] | None] = {i: None for i in range(13)}
+    for i in (0, 4, 8, 12):
+        dets[i] = ([box_at(i)], [-1])
+    dets[4] = ([box_at(4), chin(box_at(4))], [-1, 0])
+    out, tracks = run_attached(dets, 13, extend=2, max_gap=5)
+    assert tracks == 1
+    for fb in out:
+        want = [box_at(fb.index)] + ([chin(box_at(fb.index))] if 1 <= fb.index <= 7 else [])
+        np.testing.assert_allclose(fb.boxes, want, atol=1e-4, err_msg=f"frame {fb.index}")
+        assert not fb.extended.any()
+
+
+def test_attachments_of_an_extended_box_are_extended_too() -> None:
+    dets: dict[int, tuple[list[list[float]], list[int]] | None] = {
+        5: ([box_at(5), chin(box_at(5))], [-1, 0])
+    }
+    out, tracks = run_attached(dets, 10, extend=2, max_gap=3)
+    assert tracks == 1
+    for fb in out:
+        assert len(fb.boxes) == (2 if 3 <= fb.index <= 7 else 0)
+        assert fb.extended.tolist() == [fb.index != 5] * len(fb.boxes)
+        if len(fb.boxes):
+            np.testing.assert_allclose(fb.boxes[1], chin(box_at(5)), atol=1e-4)
+
+
+def test_an_unattached_verification_box_keeps_its_own_track() -> None:
+    far = [200.0, 200.0, 230.0, 230.0]
+    dets: dict[int, tuple[list[list[float]], list[int]] | None] = {0: ([box_at(0), far], [-1, -1])}
+    _, tracks = run_attached(dets, 3)
+    assert tracks == 2
+
+
+@pytest.mark.parametrize("parents", [[-1, 5], [-1, 1], [1, -1, 0], [-2, -1]], ids=str)
+def test_bad_parents_are_refused(parents: list[int]) -> None:
+    """Out of range, attached to itself, attached to an attachment, below -1."""
+    boxes = [box_at(i) for i in range(len(parents))]
+    with pytest.raises(ValueError, match="parent"):
+        TemporalCoverage().push(0, boxes, parents=parents)
+    with pytest.raises(ValueError, match="parents for"):
+        TemporalCoverage().push(0, boxes, parents=[-1] * (len(parents) + 1))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    every=st.integers(min_value=1, max_value=6),
+    found_on=st.sets(st.integers(min_value=0, max_value=36), max_size=6),
+    speed=st.integers(min_value=-3, max_value=3),
+)
+def test_an_attachment_is_covered_on_its_own_frame(
+    every: int, found_on: set[int], speed: int
+) -> None:
+    """Wherever attachments turn up, each is hidden, exactly where it was found, on the frame
+    it was found on, and every frame keeps its detection's box."""
+
+    def face(i: int) -> list[float]:
+        return [100.0 + speed * i, 50.0, 140.0 + speed * i, 100.0]
+
+    n = 6 * every + 1  # the last frame is a detection frame
+    dets: dict[int, tuple[list[list[float]], list[int]] | None] = {}
+    for i in range(n):
+        if i % every:
+            dets[i] = None
+        elif i in found_on:
+            dets[i] = ([face(i), chin(face(i))], [-1, 0])
+        else:
+            dets[i] = ([face(i)], [-1])
+    out, tracks = run_attached(dets, n, extend=3, max_gap=every + 1)
+    assert tracks == 1
+    for fb in out:
+        assert covered(fb, face(fb.index))
+        if fb.index % every == 0 and fb.index in found_on:
+            assert float(iou_matrix(fb.boxes, [chin(face(fb.index))]).max()) > 0.999

@@ -19,7 +19,12 @@ from numpy.typing import NDArray
 from fastredact.detect import Detections, TiledDetector
 from fastredact.options import RedactOptions
 from fastredact.redact import redact
-from fastredact.redaction_steps import DetectorSet, mask_bounds, redact_verified
+from fastredact.redaction_steps import (
+    DetectorSet,
+    attachment_parents,
+    mask_bounds,
+    redact_verified,
+)
 
 WIDTH, HEIGHT = 300, 200
 
@@ -129,3 +134,16 @@ def test_leftovers_are_hidden_with_a_growing_mask() -> None:
     assert len(hidden) == 2
     # The leftover (the whole square) was hidden 1.5x grown and is reported grown.
     assert hidden.boxes[1].tolist() == [80.0, 30.0, 200.0, 150.0]
+
+
+def test_verification_boxes_are_attached_to_the_face_they_overlap_most() -> None:
+    faces = [[0, 0, 10, 10], [20, 0, 40, 20]]
+    added = [
+        [5, 5, 25, 15],  # overlaps face 0 by 25 px², face 1 by 50 px²
+        [1, 8, 9, 14],  # inside face 0's lower edge
+        [100, 100, 110, 110],  # overlaps neither: a detection of its own
+    ]
+    got = attachment_parents(np.array(faces + added, np.float32), primaries=2)
+    assert got.tolist() == [-1, -1, 1, 0, -1]
+    assert attachment_parents(np.array(added, np.float32), primaries=0).tolist() == [-1] * 3
+    assert attachment_parents(np.zeros((0, 4)), primaries=0).tolist() == []

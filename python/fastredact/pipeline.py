@@ -29,6 +29,7 @@ from fastredact.options import RedactOptions
 from fastredact.redaction_steps import (
     DetectorSet,
     FrameDetections,
+    attachment_parents,
     detection_rows,
     redact_frame,
     redact_verified,
@@ -252,14 +253,17 @@ class Redactor:
         dst = dst.with_suffix(".mkv") if container == "avi" else dst
         boxes_per_label: Counter[str] = Counter()
 
-        def detect(rgb: NDArray[np.uint8]) -> FrameDetections:
+        def detect(rgb: NDArray[np.uint8]) -> SimpleNamespace:
             # Verified on a redacted copy here, where the frame is detected: what the
-            # verification still finds (grown) joins the frame's detections, so tracks carry
-            # it to the frames between detections too; the emitted frames are then only
-            # hidden (_hide_video_boxes), never detected again.
-            found = redact_verified(rgb.copy(), self.detectors.detect(rgb), opts, self.detectors)
+            # verification still finds (grown) joins the frame's detections as attachments
+            # of the face it overlaps, so tracks carry it, moving with that face, to the
+            # frames between detections too; the emitted frames are then only hidden
+            # (_hide_video_boxes), never detected again.
+            primary = self.detectors.detect(rgb)
+            found = redact_verified(rgb.copy(), primary, opts, self.detectors)
             boxes_per_label.update(found.labels)
-            return found
+            parents = attachment_parents(found.boxes, len(primary))
+            return SimpleNamespace(boxes=found.boxes, labels=found.labels, parents=parents)
 
         opts = self.options
 

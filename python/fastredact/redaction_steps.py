@@ -182,6 +182,28 @@ def redact_verified(
     return Detections.concat(hidden)
 
 
+def attachment_parents(boxes: NDArray[np.floating], primaries: int) -> NDArray[np.int64]:
+    """For the boxes :func:`redact_verified` returns (its input's ``primaries`` detections
+    first, then what verification added): -1 for a detection, and for each added box the
+    index of the detection it overlaps most (a leftover of that face), or -1 where it
+    overlaps none. Video tracks carry an added box along with its detection."""
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    parents = np.full(len(b), -1, np.int64)
+    if primaries == 0 or len(b) <= primaries:
+        return parents
+    own, extra = b[:primaries], b[primaries:]
+    w = np.minimum(extra[:, None, 2], own[None, :, 2]) - np.maximum(
+        extra[:, None, 0], own[None, :, 0]
+    )
+    h = np.minimum(extra[:, None, 3], own[None, :, 3]) - np.maximum(
+        extra[:, None, 1], own[None, :, 1]
+    )
+    overlap = np.clip(w, 0, None) * np.clip(h, 0, None)
+    best = np.argmax(overlap, axis=1)
+    parents[primaries:] = np.where(overlap.max(axis=1) > 0, best, -1)
+    return parents
+
+
 def _grown(found: Detections, factor: float) -> Detections:
     """``found`` with every box grown ``factor`` times about its centre."""
     b = found.boxes.astype(np.float64)

@@ -9,6 +9,11 @@ same label only), then covers, for every track:
   ``max_gap`` frames are bridged, a longer gap ends the track and starts a new one),
 - ``extend`` frames before its first detection and after its last one.
 
+A detection can carry *attachments*: boxes that belong to it (what verification still found
+around a face just hidden: a chin below the mask, the blurred oval itself). They never start
+tracks of their own; each is kept relative to its detection's box and moves with the track,
+so on a frame between two detections the track's box carries the attachments of both.
+
 It is streaming: frames go in in order (:meth:`TemporalCoverage.push`) and come out, with
 their final boxes, ``lookahead`` frames later; :meth:`TemporalCoverage.finish` drains the
 rest. What it keeps is bounded by ``lookahead`` and by the number of live tracks, never by
@@ -121,16 +126,20 @@ class _Track:
     label: object
     first: int
     first_box: Boxes
+    first_attached: Boxes = field(default_factory=_empty_boxes)
     frames: list[int] = field(default_factory=list)
     boxes: list[Boxes] = field(default_factory=list)
+    attached: list[Boxes] = field(default_factory=list)
+    """Per detection: its attachments (K, 4), relative to its box (0..1 spans the box)."""
 
     @property
     def last(self) -> int:
         return self.frames[-1]
 
-    def add(self, index: int, box: Boxes) -> None:
+    def add(self, index: int, box: Boxes, attached: Boxes | None = None) -> None:
         self.frames.append(index)
         self.boxes.append(box)
+        self.attached.append(_relative(attached, box))
 
     def predict(self, index: int) -> Boxes:
         """Where the track's box should be on frame ``index`` (constant velocity)."""
@@ -139,18 +148,33 @@ class _Track:
         velocity = (self.boxes[-1] - self.boxes[-2]) / (self.frames[-1] - self.frames[-2])
         return (self.boxes[-1] + velocity * (index - self.last)).astype(np.float32)
 
-    def box_at(self, index: int, extend: int) -> Boxes | None:
-        """This track's box on frame ``index`` (detected, interpolated or extended)."""
+    def boxes_at(self, index: int, extend: int) -> Boxes | None:
+        """This track's box on frame ``index`` followed by the attachments that apply there
+        (of the detection on that frame, of the two detections around it, or of the first or
+        last one when extended), each placed relative to the box; ``None`` if not covered."""
+        span = self._span(index, extend)
+        if span is None:
+            return None
+        box, rel = span
+        parts = [_absolute(r, box) for r in rel if len(r)]
+        return np.vstack([box[None, :], *parts]).astype(np.float32)
+
+    def _span(self, index: int, extend: int) -> tuple[Boxes, list[Boxes]] | None:
+        """The box on frame ``index`` and the relative attachments of the detections it
+        comes from."""
         if index < self.first:
-            return self.first_box if self.first - index <= extend else None
+            near = self.first - index <= extend
+            return (self.first_box, [self.first_attached]) if near else None
         if index > self.last:
-            return self.boxes[-1] if index - self.last <= extend else None
+            near = index - self.last <= extend
+            return (self.boxes[-1], [self.attached[-1]]) if near else None
         pos = int(np.searchsorted(self.frames, index))
         if self.frames[pos] == index:
-            return self.boxes[pos]
+            return self.boxes[pos], [self.attached[pos]]
         t0, t1 = self.frames[pos - 1], self.frames[pos]
         w = (index - t0) / (t1 - t0)
-        return ((1.0 - w) * self.boxes[pos - 1] + w * self.boxes[pos]).astype(np.float32)
+        box = ((1.0 - w) * self.boxes[pos - 1] + w * self.boxes[pos]).astype(np.float32)
+        return box, [self.attached[pos - 1], self.attached[pos]]
 
     def prune_before(self, index: int) -> None:
         """Forget detections no longer needed for frames ``>= index`` (keeps one before)."""
@@ -159,6 +183,7 @@ class _Track:
         if drop:
             del self.frames[:drop]
             del self.boxes[:drop]
+            del self.attached[:drop]
 
 
 class TemporalCoverage:
@@ -193,13 +218,16 @@ class TemporalCoverage:
         index: int,
         boxes: ArrayLike | None,
         labels: Sequence[object] | NDArray[np.generic] | None = None,
+        parents: ArrayLike | None = None,
     ) -> list[FrameBoxes]:
         """Add frame ``index`` (frames come in order, none skipped) and return the frames
         whose boxes are now final.
 
         ``boxes`` (N, 4) are the frame's detections, or ``None`` when detection did not run
         on this frame (tracks simply continue through it). ``labels`` (N,) keep a face
-        from joining a plate's track; ``None`` means one class.
+        from joining a plate's track; ``None`` means one class. ``parents`` (N,) makes box
+        ``i`` an attachment of box ``parents[i]`` (a box whose own parent is -1), or a
+        detection of its own where it is -1; ``None``: every box is a detection.
         """
         if index != self._next_index:
             raise ValueError(f"frames must be pushed in order: expected {self._next_index}")
@@ -208,7 +236,16 @@ class TemporalCoverage:
         if boxes is not None:
             dets = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
             own = len(dets)
-            self._associate(index, dets, _labels(labels, len(dets)))
+            owner = _parents(parents, len(dets))
+            primary = owner < 0
+            attached = [dets[owner == i] for i in range(len(dets))]
+            keep = np.flatnonzero(primary)
+            self._associate(
+                index,
+                dets[keep],
+                [_labels(labels, len(dets))[i] for i in keep],
+                [attached[i] for i in keep],
+            )
         self._pending.append((index, own))
         return self._release(index - self.lookahead)
 
@@ -216,7 +253,9 @@ class TemporalCoverage:
         """All frames still held, with their final boxes (the video has ended)."""
         return self._release(self._next_index)
 
-    def _associate(self, index: int, dets: Boxes, labels: list[object]) -> None:
+    def _associate(
+        self, index: int, dets: Boxes, labels: list[object], attached: list[Boxes]
+    ) -> None:
         live = [t for t in self._tracks if index - t.last <= self.settings.max_gap]
         matched_dets: set[int] = set()
         for label in dict.fromkeys(labels):
@@ -226,15 +265,15 @@ class TemporalCoverage:
                 predicted = np.stack([t.predict(index) for t in cands])
                 iou = iou_matrix(predicted, dets[det_idx])
                 for r, c in greedy_match(iou, self.settings.iou_threshold):
-                    cands[r].add(index, dets[det_idx[c]])
+                    cands[r].add(index, dets[det_idx[c]], attached[det_idx[c]])
                     matched_dets.add(det_idx[c])
         for i, box in enumerate(dets):
             if i not in matched_dets:
-                self._start_track(index, box, labels[i])
+                self._start_track(index, box, labels[i], attached[i])
 
-    def _start_track(self, index: int, box: Boxes, label: object) -> None:
-        track = _Track(self._next_id, label, index, box)
-        track.add(index, box)
+    def _start_track(self, index: int, box: Boxes, label: object, attached: Boxes) -> None:
+        track = _Track(self._next_id, label, index, box, _relative(attached, box))
+        track.add(index, box, attached)
         self._tracks.append(track)
         self._next_id += 1
 
@@ -253,13 +292,13 @@ class TemporalCoverage:
         found: list[Boxes] = []
         extended: list[bool] = []
         for track in self._tracks:
-            box = track.box_at(index, extend)
-            if box is not None:
-                found.append(box)
-                extended.append(not track.first <= index <= track.last)
+            boxes = track.boxes_at(index, extend)
+            if boxes is not None:
+                found.append(boxes)
+                extended += [not track.first <= index <= track.last] * len(boxes)
         if not found:
             return _empty_boxes(), np.zeros(0, np.bool_)
-        return np.stack(found).astype(np.float32), np.array(extended, np.bool_)
+        return np.vstack(found).astype(np.float32), np.array(extended, np.bool_)
 
     def _forget(self, oldest_pending: int) -> None:
         extend = self.settings.extend
@@ -281,3 +320,40 @@ def _labels(labels: Sequence[object] | NDArray[np.generic] | None, n: int) -> li
     if len(out) != n:
         raise ValueError(f"{len(out)} labels for {n} boxes")
     return out
+
+
+def _parents(parents: ArrayLike | None, n: int) -> NDArray[np.int64]:
+    """Validated attachment owners: -1 (a detection) or the index of a detection."""
+    if parents is None:
+        return np.full(n, -1, np.int64)
+    owner = np.asarray(parents, dtype=np.int64).reshape(-1)
+    if len(owner) != n:
+        raise ValueError(f"{len(owner)} parents for {n} boxes")
+    bad = (owner < -1) | (owner >= n)
+    if not bad.any():
+        attached = owner >= 0
+        bad = attached & (owner[np.where(attached, owner, 0)] != -1)
+    if bad.any():
+        raise ValueError(f"box {int(np.argmax(bad))}: a parent must be -1 or a detection's index")
+    return owner
+
+
+def _frame_of(box: Boxes) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Origin and size (x, y, x, y) of the frame a box spans (sizes at least 1e-3 px)."""
+    origin = np.array([box[0], box[1], box[0], box[1]], np.float32)
+    w, h = max(float(box[2] - box[0]), 1e-3), max(float(box[3] - box[1]), 1e-3)
+    return origin, np.array([w, h, w, h], np.float32)
+
+
+def _relative(attached: Boxes | None, box: Boxes) -> Boxes:
+    """``attached`` (K, 4) in the coordinates of ``box`` (its corners at 0 and 1)."""
+    if attached is None or not len(attached):
+        return _empty_boxes()
+    origin, size = _frame_of(box)
+    return ((np.asarray(attached, np.float32).reshape(-1, 4) - origin) / size).astype(np.float32)
+
+
+def _absolute(rel: Boxes, box: Boxes) -> Boxes:
+    """Inverse of :func:`_relative`: boxes relative to ``box`` back in pixels."""
+    origin, size = _frame_of(box)
+    return (rel * size + origin).astype(np.float32)

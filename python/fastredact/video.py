@@ -5,7 +5,9 @@ constant memory. The detector and the redaction kernel are injected, so this mod
 neither models nor kernels:
 
 - ``detector.detect(rgb)`` takes an H×W×3 uint8 RGB frame (as displayed) and returns an
-  object with ``boxes`` (N, 4: x0, y0, x1, y1 in pixels) and optionally ``labels`` (N,);
+  object with ``boxes`` (N, 4: x0, y0, x1, y1 in pixels) and optionally ``labels`` (N,)
+  and ``parents`` (N,: -1 for a detection, else the index of the detection a box is attached
+  to, which the tracks then carry along; see :mod:`fastredact.tracking`);
 - ``redact_frame(rgb, boxes, extended)`` hides ``boxes`` in the H×W×3 uint8 RGB frame, in
   place; ``extended`` (N, bool) marks the boxes a track copied beyond its first or last
   detection (a guess of where the object was), which the redactor may want to check.
@@ -79,7 +81,8 @@ _SEI_FILTERS = {
 
 
 class DetectionsLike(Protocol):
-    """What a detector returns: ``boxes`` (N, 4); ``labels`` (N,) is read when present."""
+    """What a detector returns: ``boxes`` (N, 4); ``labels`` and ``parents`` (N,) are read
+    when present."""
 
     @property
     def boxes(self) -> Any: ...
@@ -244,7 +247,7 @@ class _VideoJob:
         self.end_pts = 0
         self.decoded = 0
         self.video_packets = 0
-        self.last_boxes: tuple[NDArray[np.float32], Any] | None = None
+        self.last_boxes: tuple[NDArray[np.float32], Any, Any] | None = None
         self.progress: ProgressCallback | None = None
 
     # -- main loop -------------------------------------------------------------------------
@@ -325,10 +328,10 @@ class _VideoJob:
             self._start_output(frame)
         index = self.decoded
         self.decoded += 1
-        boxes, labels = self._detections(index, frame)
+        boxes, labels, parents = self._detections(index, frame)
         self.pending.append(frame)
         self.result.max_buffered_frames = max(self.result.max_buffered_frames, len(self.pending))
-        for fb in self.coverage.push(index, boxes, labels):
+        for fb in self.coverage.push(index, boxes, labels, parents):
             self._emit(fb)
 
     def _check_frame(self, frame: av.VideoFrame) -> None:
@@ -351,10 +354,11 @@ class _VideoJob:
 
     # -- detection ---------------------------------------------------------------------------
 
-    def _detections(self, index: int, frame: av.VideoFrame) -> tuple[Any, Any]:
-        """This frame's boxes in stored pixels and labels, or (None, None) if not detected."""
+    def _detections(self, index: int, frame: av.VideoFrame) -> tuple[Any, Any, Any]:
+        """This frame's boxes in stored pixels, labels and parents, or (None, None, None) if
+        not detected."""
         if index % self.options.detect_every != 0:
-            return None, None
+            return None, None, None
         assert self.tags is not None
         with self.timer("convert_s"):
             display = np.ascontiguousarray(self.transform.to_display(to_rgb(frame, self.tags)))
@@ -368,12 +372,16 @@ class _VideoJob:
             dets = self.detector.detect(display)
         boxes = _as_boxes(dets.boxes)
         labels = getattr(dets, "labels", None)
-        if labels is not None and len(labels) != len(boxes):
-            raise FastRedactError(f"detector returned {len(labels)} labels for {len(boxes)} boxes")
+        parents = getattr(dets, "parents", None)
+        for name, values in (("labels", labels), ("parents", parents)):
+            if values is not None and len(values) != len(boxes):
+                raise FastRedactError(
+                    f"detector returned {len(values)} {name} for {len(boxes)} boxes"
+                )
         stored = self.transform.boxes_to_stored(boxes, frame.width, frame.height)
         self.result.frames_detected += 1
-        self.last_boxes = (stored, labels)
-        return stored, labels
+        self.last_boxes = (stored, labels, parents)
+        return stored, labels, parents
 
     # -- output ------------------------------------------------------------------------------
 
