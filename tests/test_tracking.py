@@ -211,6 +211,18 @@ def test_an_attachment_moves_with_its_detection_and_starts_no_track() -> None:
     for fb in out:
         want = [box_at(fb.index)] + ([chin(box_at(fb.index))] if 1 <= fb.index <= 7 else [])
         np.testing.assert_allclose(fb.boxes, want, atol=1e-4, err_msg=f"frame {fb.index}")
+        # Interpolated, not extended: frames between detections are never re-verified.
+        assert not fb.extended.any()
+
+
+def test_attachments_of_both_neighbouring_detections_apply() -> None:
+    dets: dict[int, tuple[list[list[float]], list[int]] | None] = {i: None for i in range(9)}
+    for i in (0, 4, 8):
+        dets[i] = ([box_at(i), chin(box_at(i))], [-1, 0])
+    out, _ = run_attached(dets, 9, extend=2, max_gap=5)
+    for fb in out:
+        own = fb.index % 4 == 0
+        assert len(fb.boxes) == (2 if own else 3)  # the box, and each neighbour's attachment
         assert not fb.extended.any()
 
 
