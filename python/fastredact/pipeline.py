@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,7 +40,11 @@ from fastredact.strip import OrientationPolicy
 from fastredact.video import redact_video
 from fastredact.video_streams import sniff_video
 
-__all__ = ["FileResult", "Redactor"]
+__all__ = ["FileResult", "FrameProgress", "Redactor"]
+
+FrameProgress = Callable[[str, int, "int | None"], None]
+"""Called from the worker as a video is encoded: the input's display path, frames written so
+far, and the frame count its container declares (``None`` when it declares none)."""
 
 LOSSLESS_STRIP_FORMATS = ("jpeg", "png", "webp", "gif")
 MEDIA_SUFFIXES = frozenset(
@@ -203,22 +207,31 @@ class Redactor:
         result.metadata_removed = [{"kind": "all (re-encoded)", "bytes": len(data)}, *removed]
         return cleaned
 
-    def redact_file(self, src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> FileResult:
+    def redact_file(
+        self,
+        src: str | os.PathLike[str],
+        dst: str | os.PathLike[str],
+        *,
+        frame_progress: FrameProgress | None = None,
+    ) -> FileResult:
         """Redact the photo or video ``src`` into ``dst`` (atomic). Never raises for a bad
-        input: see the result's ``status`` and ``error``."""
+        input: see the result's ``status`` and ``error``. ``frame_progress`` follows a video
+        frame by frame (see :data:`FrameProgress`)."""
         item = InputFile(path=Path(src), relative=Path(Path(src).name), root=Path(src).parent)
-        return self._process(item, Path(dst))
+        return self._process(item, Path(dst), frame_progress)
 
     redact_video = redact_file
     """Videos go through :meth:`redact_file` too (the format is sniffed from the content)."""
 
-    def _process(self, item: InputFile, dst: Path) -> FileResult:
+    def _process(
+        self, item: InputFile, dst: Path, frame_progress: FrameProgress | None = None
+    ) -> FileResult:
         result = FileResult(path=item.display_relative, status="failed")
         started = time.perf_counter()
         try:
             container = sniff_video(item.read_head(64))
             if container is not None:
-                self._process_video(item, dst, container, result)
+                self._process_video(item, dst, container, result, frame_progress)
             else:
                 self._process_photo(item, dst, result)
             result.status = "ok"
@@ -245,7 +258,12 @@ class Redactor:
         result.output_sha256 = sha256_bytes(cleaned)
 
     def _process_video(
-        self, item: InputFile, dst: Path, container: str, result: FileResult
+        self,
+        item: InputFile,
+        dst: Path,
+        container: str,
+        result: FileResult,
+        frame_progress: FrameProgress | None,
     ) -> None:
         result.format = container
         result.input_sha256 = item.sha256()
@@ -273,6 +291,7 @@ class Redactor:
             detector=SimpleNamespace(detect=detect),
             redact_frame=self._hide_video_boxes,
             options=self.options.video_options(),
+            progress=_for_item(frame_progress, item.display_path),
         )
         result.output_format = out_container
         result.width, result.height, result.frames = video.width, video.height, video.frames
@@ -309,11 +328,14 @@ class Redactor:
         manifest: str | os.PathLike[str] | None = None,
         mapping: str | os.PathLike[str] | None = None,
         resume: bool = False,
+        frame_progress: FrameProgress | None = None,
     ) -> Iterator[FileResult]:
-        """Redact every photo under ``inputs`` into ``outdir`` (tree mirrored), streaming results.
+        """Redact every photo and video under ``inputs`` into ``outdir`` (tree mirrored),
+        streaming results.
 
         Work is spread over ``options.workers`` threads (decoding, ONNX inference and the
         Rust kernels release the GIL); at most twice that many files are in flight.
+        ``frame_progress`` follows each video frame by frame, called from the worker threads.
         """
         out_root = Path(outdir)
         fingerprint = self.options.fingerprint()
@@ -329,7 +351,7 @@ class Redactor:
         }
         try:
             for item, result in self._run_pool(
-                iter_inputs(inputs, out_root), out_root, done, fingerprint
+                iter_inputs(inputs, out_root), out_root, done, fingerprint, frame_progress
             ):
                 row = {**base_row, **_row_of(result)}
                 if manifest_writer:
@@ -349,14 +371,14 @@ class Redactor:
         out_root: Path,
         done: set[DoneKey],
         fingerprint: str,
+        frame_progress: FrameProgress | None,
     ) -> Iterator[tuple[InputFile, FileResult]]:
         window = 2 * self.options.workers
         pending: list[tuple[InputFile, Future[FileResult]]] = []
         with ThreadPoolExecutor(max_workers=self.options.workers) as pool:
             for item in items:
-                pending.append(
-                    (item, pool.submit(self._process_or_skip, item, out_root, done, fingerprint))
-                )
+                job = (item, out_root, done, fingerprint, frame_progress)
+                pending.append((item, pool.submit(self._process_or_skip, *job)))
                 if len(pending) >= window:
                     first = pending.pop(0)
                     yield first[0], first[1].result()
@@ -364,7 +386,12 @@ class Redactor:
                 yield item, future.result()
 
     def _process_or_skip(
-        self, item: InputFile, out_root: Path, done: set[DoneKey], fingerprint: str
+        self,
+        item: InputFile,
+        out_root: Path,
+        done: set[DoneKey],
+        fingerprint: str,
+        frame_progress: FrameProgress | None,
     ) -> FileResult:
         if item.error:
             return FileResult(path=item.display_relative, status="failed", error=item.error)
@@ -384,7 +411,7 @@ class Redactor:
                     input_sha256=digest,
                     error="already done (--resume)",
                 )
-        return self._process(item, output_path_for(item, out_root))
+        return self._process(item, output_path_for(item, out_root), frame_progress)
 
     # -- helpers --------------------------------------------------------------------------
     def _output_format(self, source: str) -> str:
@@ -426,6 +453,16 @@ _SUFFIXES = {
     "heif": ".heic",
     "avif": ".avif",
 }
+
+
+def _for_item(
+    frame_progress: FrameProgress | None, path: str
+) -> Callable[[int, int | None], None] | None:
+    """The video module's per-video progress callback, reporting ``path`` as well."""
+    if frame_progress is None:
+        return None
+    report = frame_progress
+    return lambda done, total: report(path, done, total)
 
 
 def _with_suffix_for(dst: Path, source: str | None, out_format: str | None) -> Path:

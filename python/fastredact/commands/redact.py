@@ -216,7 +216,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument(
         "--dry-run", action="store_true", help="list what would be processed, write nothing"
     )
-    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--no-progress", action="store_true", help="no progress bars (files, and video frames)"
+    )
     p.set_defaults(handler=run_redact)
 
 
@@ -256,7 +258,10 @@ def run_redact(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.dry_run:
         return _dry_run(args)
+    from fastredact.commands.progress import FrameBar
+
     redactor = Redactor(options)  # a model that cannot load stops here, before any output
+    frames = FrameBar() if not args.no_progress else None
     return _report(
         redactor.redact_paths(
             args.inputs,
@@ -264,8 +269,10 @@ def run_redact(args: argparse.Namespace) -> int:
             manifest=args.manifest,
             mapping=args.mapping,
             resume=args.resume,
+            frame_progress=frames,
         ),
         progress=not args.no_progress,
+        frames=frames,
     )
 
 
@@ -282,17 +289,20 @@ def _dry_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _report(results, *, progress: bool) -> int:  # type: ignore[no-untyped-def]
+def _report(results, *, progress: bool, frames=None) -> int:  # type: ignore[no-untyped-def]
     from tqdm import tqdm
 
     counts = {"ok": 0, "failed": 0, "skipped": 0}
     objects = 0
+    video_frames = 0
     started = time.perf_counter()
     bar = tqdm(unit="file", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     with bar:
         for result in results:
             counts[result.status] = counts.get(result.status, 0) + 1
             objects += sum(int(d.get("boxes", 1)) for d in result.detections)
+            if result.video is not None and result.status == "ok":
+                video_frames += result.frames or 0
             if result.status == "failed":
                 bar.write(f"fastredact: {result.path}: {result.error}", file=sys.stderr)
             elif (
@@ -303,10 +313,13 @@ def _report(results, *, progress: bool) -> int:  # type: ignore[no-untyped-def]
                 )
             bar.update(1)
             bar.set_postfix(objects=objects, failed=counts["failed"], refresh=False)
+    if frames is not None:
+        frames.close()  # before the summary line, so the bar is not redrawn under it
     elapsed = time.perf_counter() - started
+    in_videos = f" ({video_frames} video frames)" if video_frames else ""
     print(
         f"{counts['ok']} ok, {counts['skipped']} skipped, {counts['failed']} failed; "
-        f"{objects} objects redacted in {elapsed:.1f} s",
+        f"{objects} objects redacted{in_videos} in {elapsed:.1f} s",
         file=sys.stderr,
     )
     return EXIT_SOME_FAILED if counts["failed"] else EXIT_OK
