@@ -14,6 +14,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from fastredact.errors import CorruptInput, UnsupportedFormat
 from fastredact.safe_write import TEMP_MARKER
@@ -25,9 +26,11 @@ from tests.videoclips import (
     GPS_TEXT,
     PRIVATE,
     SQUARE,
+    Dets,
     NullDetector,
     SquareDetector,
     audio_packets,
+    empty_dets,
     exiftool_dump,
     fill_black,
     make_dirty_mp4,
@@ -421,3 +424,35 @@ def test_redacted_frames_keep_the_colours_of_their_neighbours(tmp_path: Path) ->
     ≈ 1.1 (rounding) with the source's matrix both ways, ≈ 5 when BT.601 is used on the
     way back (measured when this test was written)."""
     assert redacted_frame_colour_shift(tmp_path) < 2.0
+
+
+class OnceAt:
+    """Finds one box on the ``index``-th frame it is shown, nothing elsewhere."""
+
+    def __init__(self, index: int) -> None:
+        self.index, self.calls = index, 0
+
+    def detect(self, rgb: NDArray[np.uint8]) -> Dets:
+        self.calls += 1
+        if self.calls - 1 != self.index:
+            return empty_dets()
+        box = np.array([[10, 10, 40, 40]], np.float32)
+        return Dets(box, np.ones(1, np.float32), np.zeros(1, np.int64))
+
+
+def test_frames_with_guessed_boxes_are_counted(tmp_path: Path) -> None:
+    """A lone detection on frame 10 is copied 5 frames either side (coverage defaults):
+    those 10 frames hold a guess, the detected frame does not."""
+    src = make_square_clip(tmp_path / "in.mp4", frames=24)
+    guessed: list[bool] = []
+
+    def record(rgb: NDArray[np.uint8], boxes: NDArray[np.float32], extended: object) -> None:
+        guessed.append(bool(np.asarray(extended).any()))
+        fill_black(rgb, boxes)
+
+    result = redact_video(
+        src, tmp_path / "out.mp4", detector=OnceAt(10), redact_frame=record,  # type: ignore[arg-type]
+    )  # fmt: skip
+    assert result.frames_redacted == 11 == len(guessed)
+    assert result.frames_with_guesses == 10 == sum(guessed)
+    assert result.manifest_fields()["frames_with_guesses"] == 10

@@ -105,6 +105,9 @@ class VideoResult:
     frames_reused: int = 0
     frames_with_detections: int = 0
     frames_redacted: int = 0
+    frames_with_guesses: int = 0
+    """Frames holding a box that is a guess (a track's box copied beyond its first or last
+    detection): the frames the redactor is asked to check again."""
     tracks: int = 0
     width: int = 0
     height: int = 0
@@ -126,6 +129,7 @@ class VideoResult:
             "frames_reused": self.frames_reused,
             "frames_with_detections": self.frames_with_detections,
             "frames_redacted": self.frames_redacted,
+            "frames_with_guesses": self.frames_with_guesses,
             "tracks": self.tracks,
             "width": self.width,
             "height": self.height,
@@ -461,6 +465,7 @@ class _VideoJob:
             with self.timer("convert_s"):
                 out_frame = from_rgb(rgb, frame, self.pix_fmt, self.tags)
             self.result.frames_redacted += 1
+            self.result.frames_with_guesses += int(extended.any())
         else:
             out_frame = to_encoder_format(frame, self.pix_fmt, self.tags)
         if fb.detected:
