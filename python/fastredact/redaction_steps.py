@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 
 from fastredact.detect import Detections, Detector, MultiDetector, load_detector
 from fastredact.detect.models import sha256_file
+from fastredact.detect.nms import intersection_areas
 from fastredact.options import RedactOptions
 from fastredact.redact import redact
 from fastredact.strip import IccPolicy, OrientationPolicy, strip_metadata
@@ -191,14 +192,7 @@ def attachment_parents(boxes: NDArray[np.floating], primaries: int) -> NDArray[n
     parents = np.full(len(b), -1, np.int64)
     if primaries == 0 or len(b) <= primaries:
         return parents
-    own, extra = b[:primaries], b[primaries:]
-    w = np.minimum(extra[:, None, 2], own[None, :, 2]) - np.maximum(
-        extra[:, None, 0], own[None, :, 0]
-    )
-    h = np.minimum(extra[:, None, 3], own[None, :, 3]) - np.maximum(
-        extra[:, None, 1], own[None, :, 1]
-    )
-    overlap = np.clip(w, 0, None) * np.clip(h, 0, None)
+    overlap = intersection_areas(b[primaries:], b[:primaries])
     best = np.argmax(overlap, axis=1)
     parents[primaries:] = np.where(overlap.max(axis=1) > 0, best, -1)
     return parents

@@ -237,14 +237,13 @@ class TemporalCoverage:
             dets = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
             own = len(dets)
             owner = _parents(parents, len(dets))
-            primary = owner < 0
-            attached = [dets[owner == i] for i in range(len(dets))]
-            keep = np.flatnonzero(primary)
+            names = _labels(labels, len(dets))
+            keep = np.flatnonzero(owner < 0)
             self._associate(
                 index,
                 dets[keep],
-                [_labels(labels, len(dets))[i] for i in keep],
-                [attached[i] for i in keep],
+                [names[i] for i in keep],
+                [dets[owner == i] for i in keep],
             )
         self._pending.append((index, own))
         return self._release(index - self.lookahead)

@@ -7,7 +7,7 @@ from numpy.typing import NDArray
 
 from fastredact.detect.base import Detections
 
-__all__ = ["iou_matrix", "merge_passes", "nms"]
+__all__ = ["intersection_areas", "iou_matrix", "merge_passes", "nms"]
 
 
 def _areas(boxes: NDArray[np.float32]) -> NDArray[np.float64]:
@@ -15,7 +15,8 @@ def _areas(boxes: NDArray[np.float32]) -> NDArray[np.float64]:
     return np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
 
 
-def _intersections(a: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np.float64]:
+def intersection_areas(a: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.float64]:
+    """Overlap area of every box of ``a`` (N, 4) with every box of ``b`` (M, 4): (N, M)."""
     a64 = a.astype(np.float64)[:, None, :]
     b64 = b.astype(np.float64)[None, :, :]
     w = np.minimum(a64[..., 2], b64[..., 2]) - np.maximum(a64[..., 0], b64[..., 0])
@@ -26,7 +27,7 @@ def _intersections(a: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np
 
 def iou_matrix(a: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np.float64]:
     """Intersection over union of every box of ``a`` (N, 4) with every box of ``b`` (M, 4)."""
-    inter = _intersections(a, b)
+    inter = intersection_areas(a, b)
     union = _areas(a)[:, None] + _areas(b)[None, :] - inter
     out: NDArray[np.float64] = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
     return out
@@ -73,7 +74,7 @@ def merge_passes(
         return dets
     boxes = dets.boxes.copy()
     labels = np.asarray(dets.labels, dtype=object)
-    inter = _intersections(boxes, boxes)
+    inter = intersection_areas(boxes, boxes)
     areas = _areas(boxes)
     union = areas[:, None] + areas[None, :] - inter
     iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
