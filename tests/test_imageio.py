@@ -227,3 +227,69 @@ def test_shared_formats_decode(shared_data: Path, relative: str, fmt: str) -> No
 def test_truncated_raw_is_an_error(shared_data: Path, relative: str) -> None:
     with pytest.raises((CorruptInput, UnsupportedFormat)):
         imageio.decode_image(shared_file(shared_data, relative).read_bytes())
+
+
+def _tiff(pixels: np.ndarray, **options: object) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="TIFF", **options)
+    return out.getvalue()
+
+
+def test_plain_16_bit_gray_tiff_is_not_developed_as_raw() -> None:
+    # LibRaw opens such a file and "develops" it as a Bayer mosaic; it must stay a picture.
+    wide = np.random.default_rng(3).integers(0, 0xFFFF, (37, 53), dtype=np.uint16)
+    data = _tiff(wide)
+    assert not imageio._core.is_camera_raw_tiff(data)
+    decoded = imageio.decode_image(data)
+    assert decoded.format == "tiff"
+    np.testing.assert_array_equal(decoded.frames[0], (wide >> 8).astype(np.uint8))
+
+
+def test_shared_film_scan_tiff_decodes_as_its_pixels(shared_data: Path) -> None:
+    # A 16-bit grayscale scan whose EXIF names a (film) camera: not a camera RAW.
+    data = shared_file(shared_data, "little_exif/20160513-A0012+001.tiff").read_bytes()
+    decoded = imageio.decode_image(data)
+    assert decoded.format == "tiff"
+    reference = np.asarray(Image.open(io.BytesIO(data)), dtype=np.uint32) >> 8
+    np.testing.assert_array_equal(decoded.frames[0], reference.astype(np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("relative", "is_raw"),
+    [
+        ("exiftool/DNG.dng", True),
+        ("exiftool/Nikon.nef", True),
+        ("exiftool/CanonRaw.cr2", True),
+        ("exiftool/ExifTool.tif", False),
+        ("exiftool/GeoTiff.tif", False),
+        ("exif-samples/tiff/BSG1.tiff", False),
+        ("scikit-image/multipage_rgb.tif", False),
+        ("mat2/dirty.tiff", False),
+        ("little_exif/20160513-A0012+001.tiff", False),
+    ],
+)
+def test_camera_raw_is_told_from_plain_tiff_by_structure(
+    shared_data: Path, relative: str, is_raw: bool
+) -> None:
+    data = shared_file(shared_data, relative).read_bytes()
+    assert imageio._core.is_camera_raw_tiff(data) is is_raw
+
+
+def test_written_dng_is_raw_and_plain_rgb_tiff_is_not() -> None:
+    from tests.dng import bayer_dng
+
+    rgb = np.random.default_rng(4).integers(0, 255, (32, 48, 3), dtype=np.uint8)
+    assert imageio._core.is_camera_raw_tiff(bayer_dng(rgb, make="Acme", model="Cam"))
+    assert not imageio._core.is_camera_raw_tiff(_tiff(rgb, compression="tiff_deflate"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([b"II*\0", b"MM\0*"]), st.binary(max_size=400))
+def test_raw_classifier_never_fails_on_garbage(magic: bytes, tail: bytes) -> None:
+    assert imageio._core.is_camera_raw_tiff(magic + tail) in (True, False)
+
+
+def test_float_tiff_is_refused_not_clipped() -> None:
+    data = _tiff(np.random.default_rng(5).random((20, 30), dtype=np.float32))
+    with pytest.raises(UnsupportedFormat, match="floating-point"):
+        imageio.decode_image(data)

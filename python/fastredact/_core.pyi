@@ -9,6 +9,7 @@ __all__ = [
     "__version__",
     "_selftest_fail",
     "check_jpeg_scans",
+    "is_camera_raw_tiff",
     "redact",
     "simd_levels",
     "sniff_format",
@@ -43,6 +44,10 @@ def check_jpeg_scans(data: bytes) -> str | None:
     interval and scan ends exactly where its data ends. ``None`` when every scan is whole, or
     the kind of JPEG left unchecked (``"arithmetic"``, ``"lossless/hierarchical"``, …);
     raises ``CorruptInput`` naming the first damage."""
+
+def is_camera_raw_tiff(data: bytes) -> bool:
+    """Whether a TIFF structure is a camera RAW (CR2 signature, DNGVersion, a CFA or
+    LinearRaw directory, or a maker's raw compression), read from its directories alone."""
 
 def sniff_format(data: bytes) -> str | None:
     """The container format sniffed from the content (``jpeg png webp gif tiff bmp heif avif

@@ -73,8 +73,9 @@ def sniff_format(data: bytes) -> str:
     """Name the container format of ``data`` from its first bytes (never from a file name).
 
     Returns one of ``jpeg png webp gif tiff bmp heif avif raw``; TIFF-based camera RAW files
-    (DNG, NEF, ARW, …) are told apart from plain TIFF by LibRaw in :func:`decode_image`. A thin
-    wrapper over the Rust sniffer (``fastredact._core.sniff_format``), which also recognises
+    (DNG, NEF, ARW, …) are told apart from plain TIFF in :func:`decode_image` by their TIFF
+    directories (``_core.is_camera_raw_tiff``), never by LibRaw, which also opens plain TIFFs.
+    A thin wrapper over the Rust sniffer (``fastredact._core.sniff_format``), which also recognises
     JPEG XL: that is refused here, like every unknown format, with ``UnsupportedFormat``.
     """
     fmt = _core.sniff_format(bytes(data[:32]))
@@ -126,7 +127,7 @@ def read_dimensions(data: bytes, fmt: str) -> tuple[int, int]:
 def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
     """Decode ``data`` fully, refusing images over ``max_pixels`` before any pixel is decoded."""
     fmt = sniff_format(data)
-    if fmt == "tiff" and _is_camera_raw(data):
+    if fmt == "tiff" and _core.is_camera_raw_tiff(data):
         fmt = RAW_FORMAT
     width, height = read_dimensions(data, fmt)
     if width <= 0 or height <= 0:
@@ -241,8 +242,13 @@ def _to_array(im: Image.Image) -> NDArray[np.uint8]:
         rgb = im.convert("RGBA")
     elif im.mode in ("I;16", "I;16B", "I;16L", "I"):
         # 16-bit gray: scale down to 8 bits (the output is re-encoded as 8-bit).
-        wide = np.asarray(im, dtype=np.uint32)
+        wide = np.asarray(im, dtype=np.int64)
+        if wide.size and (wide.min() < 0 or wide.max() > 0xFFFF):
+            raise UnsupportedFormat("32-bit integer pixels are not supported")
         return (wide >> 8).astype(np.uint8)
+    elif im.mode == "F":
+        # Converting would clip floats to 0..255 (a 0..1 image turns black): refuse instead.
+        raise UnsupportedFormat("floating-point pixels are not supported")
     else:
         rgb = im.convert("RGB")
     return np.array(rgb, dtype=np.uint8)  # a writable copy: frames are redacted in place
@@ -325,16 +331,6 @@ def estimate_jpeg_quality(qtables: dict[int, list[int]] | None) -> int | None:
         if err < best_err:
             best, best_err = quality, err
     return best
-
-
-def _is_camera_raw(data: bytes) -> bool:
-    try:
-        import rawpy
-
-        with rawpy.imread(io.BytesIO(data)):
-            return True
-    except Exception:
-        return False
 
 
 def _open_raw(data: bytes):  # type: ignore[no-untyped-def]

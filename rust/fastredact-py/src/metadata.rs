@@ -29,6 +29,13 @@ fn sniff_format(data: &[u8]) -> Option<&'static str> {
     metadata::sniff(data).map(|f| f.name())
 }
 
+/// Whether a TIFF structure is a camera RAW (DNG, NEF, ARW, CR2, …) by its directories,
+/// not by whether LibRaw would open it (LibRaw also "develops" plain grayscale TIFFs).
+#[pyfunction]
+fn is_camera_raw_tiff(data: &[u8]) -> bool {
+    metadata::is_camera_raw_tiff(data)
+}
+
 /// Strip metadata from an encoded image. Returns `(cleaned bytes, format, removed,
 /// orientation)`, where `removed` lists `(kind, count, bytes)` and `orientation` is the
 /// EXIF Orientation found in the input (or `None`).
@@ -135,6 +142,7 @@ fn check_jpeg_scans(py: Python<'_>, data: &[u8]) -> PyResult<Option<&'static str
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check_jpeg_scans, m)?)?;
+    m.add_function(wrap_pyfunction!(is_camera_raw_tiff, m)?)?;
     m.add_function(wrap_pyfunction!(sniff_format, m)?)?;
     m.add_function(wrap_pyfunction!(strip_metadata, m)?)?;
     m.add_function(wrap_pyfunction!(strip_files, m)?)?;

@@ -18,12 +18,14 @@ mod gif;
 mod jpeg;
 mod pieces;
 mod png;
+mod tiff_raw;
 mod webp;
 
 use crate::error::{Error, Result};
 
 pub use exif_min::{minimal_exif_tiff, read_orientation};
 pub use pieces::Pieces;
+pub use tiff_raw::is_camera_raw_tiff;
 
 pub(crate) use jpeg::scan_end as jpeg_scan_end;
 
