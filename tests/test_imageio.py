@@ -242,7 +242,19 @@ def test_plain_16_bit_gray_tiff_is_not_developed_as_raw() -> None:
     assert not imageio._core.is_camera_raw_tiff(data)
     decoded = imageio.decode_image(data)
     assert decoded.format == "tiff"
-    np.testing.assert_array_equal(decoded.frames[0], (wide >> 8).astype(np.uint8))
+    np.testing.assert_array_equal(decoded.frames[0], wide)
+
+
+@pytest.mark.parametrize("fmt", ["png", "tiff"])
+def test_16_bit_gray_keeps_16_bits_through_encode(fmt: str) -> None:
+    wide = np.random.default_rng(6).integers(0, 0xFFFF, (29, 41), dtype=np.uint16)
+    encoded = imageio.encode_image([wide], fmt)
+    with Image.open(io.BytesIO(encoded)) as im:  # Pillow as the independent decoder
+        assert im.mode.startswith("I;16")
+        np.testing.assert_array_equal(np.asarray(im, dtype=np.uint16), wide)
+    jpeg = imageio.encode_image([wide], "jpeg")  # no 16-bit JPEG: scaled to 8 bits
+    with Image.open(io.BytesIO(jpeg)) as im:
+        assert im.mode == "L"
 
 
 def test_shared_film_scan_tiff_decodes_as_its_pixels(shared_data: Path) -> None:
@@ -250,8 +262,9 @@ def test_shared_film_scan_tiff_decodes_as_its_pixels(shared_data: Path) -> None:
     data = shared_file(shared_data, "little_exif/20160513-A0012+001.tiff").read_bytes()
     decoded = imageio.decode_image(data)
     assert decoded.format == "tiff"
-    reference = np.asarray(Image.open(io.BytesIO(data)), dtype=np.uint32) >> 8
-    np.testing.assert_array_equal(decoded.frames[0], reference.astype(np.uint8))
+    reference = np.asarray(Image.open(io.BytesIO(data)), dtype=np.uint16)
+    assert decoded.frames[0].dtype == np.uint16
+    np.testing.assert_array_equal(decoded.frames[0], reference)
 
 
 @pytest.mark.parametrize(

@@ -400,3 +400,26 @@ def test_camera_raw_is_developed_redacted_and_written_as_16_bit_tiff(
     assert np.array_equal(written[:, :64], developed[:, :64])
     data = out.read_bytes()
     assert b"SecretCam" not in data and b"Model X1" not in data
+
+
+@pytest.mark.parametrize("suffix", ["tiff", "png"])
+def test_16_bit_gray_photo_is_redacted_and_keeps_16_bits(
+    shared_data: Path, tmp_path: Path, suffix: str
+) -> None:
+    gray = np.asarray(
+        Image.open(shared_file(shared_data, "scikit-image/astronaut.png")).convert("L"),
+        dtype=np.uint16,
+    )
+    wide = (gray << 8) | (gray ^ 0x5A)  # distinct low bytes: a scaled-down copy would show
+    src = tmp_path / f"scan.{suffix}"
+    Image.fromarray(wide).save(src)
+    result = Redactor(workers=1, plates=False).redact_file(src, tmp_path / "out" / src.name)
+    assert result.ok, result.error
+    assert result.detections and result.detections[0]["label"] == "face"
+    with Image.open(tmp_path / "out" / src.name) as im:  # Pillow as the independent decoder
+        assert im.mode.startswith("I;16")
+        written = np.asarray(im, dtype=np.uint16)
+    x0, y0, x1, y1 = (int(v) for v in result.detections[0]["box"])
+    face = (slice(y0 + (y1 - y0) // 4, y1 - (y1 - y0) // 4), slice(x0, x1))
+    assert np.abs(written[face].astype(int) - wide[face]).mean() > 1000
+    assert np.array_equal(written[:, :64], wide[:, :64])  # far from the face: all 16 bits

@@ -93,7 +93,7 @@ class DecodedImage:
     """A decoded photo, oriented for display (EXIF orientation already applied).
 
     ``frames`` holds one array per frame (one for still images): uint8 H×W, H×W×3 or
-    H×W×4 (alpha kept), or uint16 H×W×3 for 16-bit RAW development.
+    H×W×4 (alpha kept), uint16 H×W for 16-bit gray, or uint16 H×W×3 for RAW development.
     """
 
     format: str
@@ -235,17 +235,18 @@ def _check_mpf_extent(im: Image.Image, length: int) -> None:
 
 
 def _to_array(im: Image.Image) -> NDArray[np.uint8]:
-    """Pixels as uint8: gray stays gray, alpha is kept, everything else becomes RGB."""
+    """Pixels as uint8 (uint16 for 16-bit gray): gray stays gray, alpha is kept, everything
+    else becomes RGB."""
     if im.mode == "L":
         rgb = im
     elif im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         rgb = im.convert("RGBA")
     elif im.mode in ("I;16", "I;16B", "I;16L", "I"):
-        # 16-bit gray: scale down to 8 bits (the output is re-encoded as 8-bit).
+        # 16-bit gray stays 16-bit (PNG and TIFF write it back; other formats get 8 bits).
         wide = np.asarray(im, dtype=np.int64)
         if wide.size and (wide.min() < 0 or wide.max() > 0xFFFF):
             raise UnsupportedFormat("32-bit integer pixels are not supported")
-        return (wide >> 8).astype(np.uint8)
+        return wide.astype(np.uint16)
     elif im.mode == "F":
         # Converting would clip floats to 0..255 (a 0..1 image turns black): refuse instead.
         raise UnsupportedFormat("floating-point pixels are not supported")
@@ -390,15 +391,18 @@ def encode_image(
 ) -> bytes:
     """Encode frames to ``fmt`` (``jpeg png webp gif tiff bmp heif avif``) with no metadata.
 
-    ``quality`` applies to lossy formats (JPEG default 95 when unknown); 16-bit frames are
-    written as 16-bit TIFF, or scaled to 8 bits for other formats. The ICC profile is written
+    ``quality`` applies to lossy formats (JPEG default 95 when unknown); 16-bit RGB frames are
+    written as 16-bit TIFF, 16-bit gray as 16-bit PNG or TIFF, and scaled to 8 bits for other
+    formats. The ICC profile is written
     only when given (policy decided by the caller).
     """
     if fmt not in _PILLOW_FORMATS or (fmt == "avif" and not _has_avif()):
         raise UnsupportedFormat(f"cannot write {fmt.upper()}")
-    if fmt == "tiff" and frames[0].dtype == np.uint16:
+    if fmt == "tiff" and frames[0].dtype == np.uint16 and frames[0].ndim == 3:
+        if len(frames) > 1:
+            raise UnsupportedFormat("cannot write a multi-page 16-bit RGB TIFF")
         return _encode_tiff16(cast(NDArray[np.uint16], frames[0]), icc_profile)
-    images = [Image.fromarray(_to_uint8(frame)) for frame in frames]
+    images = [_pillow_image(frame, fmt) for frame in frames]
     if fmt in ("heif", "avif"):
         _register_heif()
     options: dict[str, object] = {}
@@ -456,6 +460,14 @@ def check_encoded_clean(data: bytes, fmt: str) -> None:
             extra |= {k for k in ("xmp", "XML:com.adobe.xmp", "comment") if im.info.get(k)}
     if extra:
         raise InternalError(f"encoded {fmt.upper()} carries metadata {sorted(map(str, extra))}")
+
+
+def _pillow_image(frame: NDArray[np.uint8] | NDArray[np.uint16], fmt: str) -> Image.Image:
+    """A frame as a Pillow image: 16-bit gray stays 16-bit where the format holds it (PNG,
+    TIFF), everything else is written with 8 bits per sample."""
+    if frame.dtype == np.uint16 and frame.ndim == 2 and fmt in ("png", "tiff"):
+        return Image.fromarray(np.ascontiguousarray(frame))
+    return Image.fromarray(_to_uint8(frame))
 
 
 def _to_uint8(frame: NDArray[np.uint8] | NDArray[np.uint16]) -> NDArray[np.uint8]:
