@@ -306,3 +306,13 @@ def test_float_tiff_is_refused_not_clipped() -> None:
     data = _tiff(np.random.default_rng(5).random((20, 30), dtype=np.float32))
     with pytest.raises(UnsupportedFormat, match="floating-point"):
         imageio.decode_image(data)
+
+
+def test_32_bit_integer_tiff_is_kept_in_range_and_refused_beyond() -> None:
+    values = np.arange(0, 60000, 10, dtype=np.int32).reshape(60, 100)
+    decoded = imageio.decode_image(_tiff(values))
+    assert decoded.frames[0].dtype == np.uint16
+    np.testing.assert_array_equal(decoded.frames[0], values)
+    values[0, 0] = 70000  # does not fit 16 bits: refused, never wrapped or clipped
+    with pytest.raises(UnsupportedFormat, match="32-bit integer"):
+        imageio.decode_image(_tiff(values))

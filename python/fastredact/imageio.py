@@ -202,7 +202,8 @@ def _read_frames(im: Image.Image, fmt: str, data: bytes) -> DecodedImage:
     for index in range(int(getattr(im, "n_frames", 1))):
         im.seek(index)
         im.load()
-        decoded.frames.append(apply_orientation(_to_array(im), orientation))
+        frame = apply_orientation(_to_array(im), orientation)  # same dtype as its input
+        decoded.frames.append(cast("NDArray[np.uint8] | NDArray[np.uint16]", frame))
         decoded.durations.append(int(im.info.get("duration", 0) or 0))
     return decoded
 
@@ -213,7 +214,7 @@ def _read_jpeg_primary(im: Image.Image, data: bytes, orientation: int) -> NDArra
     pixels = decode_jpeg_pixels(data, im.mode, im.size)
     if pixels is None:  # CMYK / YCCK: scans checked, pixels from Pillow
         im.load()
-        pixels = _to_array(im)
+        pixels = cast(NDArray[np.uint8], _to_array(im))  # CMYK: always 8-bit
     return apply_orientation(pixels, orientation)
 
 
@@ -234,17 +235,19 @@ def _check_mpf_extent(im: Image.Image, length: int) -> None:
             )
 
 
-def _to_array(im: Image.Image) -> NDArray[np.uint8]:
+def _to_array(im: Image.Image) -> NDArray[np.uint8] | NDArray[np.uint16]:
     """Pixels as uint8 (uint16 for 16-bit gray): gray stays gray, alpha is kept, everything
     else becomes RGB."""
     if im.mode == "L":
         rgb = im
     elif im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         rgb = im.convert("RGBA")
-    elif im.mode in ("I;16", "I;16B", "I;16L", "I"):
+    elif im.mode in ("I;16", "I;16B", "I;16L"):
         # 16-bit gray stays 16-bit (PNG and TIFF write it back; other formats get 8 bits).
-        wide = np.asarray(im, dtype=np.int64)
-        if wide.size and (wide.min() < 0 or wide.max() > 0xFFFF):
+        return np.array(im, dtype=np.uint16)
+    elif im.mode == "I":
+        wide = np.asarray(im)  # int32
+        if wide.size and (int(wide.min()) < 0 or int(wide.max()) > 0xFFFF):
             raise UnsupportedFormat("32-bit integer pixels are not supported")
         return wide.astype(np.uint16)
     elif im.mode == "F":
@@ -393,8 +396,7 @@ def encode_image(
 
     ``quality`` applies to lossy formats (JPEG default 95 when unknown); 16-bit RGB frames are
     written as 16-bit TIFF, 16-bit gray as 16-bit PNG or TIFF, and scaled to 8 bits for other
-    formats. The ICC profile is written
-    only when given (policy decided by the caller).
+    formats. The ICC profile is written only when given (policy decided by the caller).
     """
     if fmt not in _PILLOW_FORMATS or (fmt == "avif" and not _has_avif()):
         raise UnsupportedFormat(f"cannot write {fmt.upper()}")
