@@ -7,7 +7,7 @@ from pathlib import Path
 
 import onnx
 import torch
-from model import ExportWrapper, PlateNetModel
+from model import DEFAULT_NECK, DEFAULT_WIDTHS, ExportWrapper, PlateNetModel
 
 OUTPUT_NAMES = ["heat", "peaks", "size", "offset"]
 
@@ -60,8 +60,10 @@ def main() -> None:
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--training", required=True, help="the train.py command, for metadata")
+    parser.add_argument("--widths", type=int, nargs=5, default=DEFAULT_WIDTHS)
+    parser.add_argument("--neck", type=int, default=DEFAULT_NECK)
     args = parser.parse_args()
-    model = PlateNetModel()
+    model = PlateNetModel(tuple(args.widths), args.neck)
     model.load_state_dict(torch.load(args.checkpoint, map_location="cpu"))
     print(export_onnx(model.eval(), args.out, metadata(args.training)))
 

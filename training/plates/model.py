@@ -24,8 +24,12 @@ class ConvBNReLU(nn.Sequential):
         )
 
 
+DEFAULT_WIDTHS = (16, 24, 48, 64, 96)
+DEFAULT_NECK = 48
+
+
 class PlateNetModel(nn.Module):
-    def __init__(self, widths: tuple[int, ...] = (16, 24, 48, 64, 96), neck: int = 48) -> None:
+    def __init__(self, widths: tuple[int, ...] = DEFAULT_WIDTHS, neck: int = DEFAULT_NECK) -> None:
         super().__init__()
         w0, w4, w8, w16, w32 = widths
         self.stem = ConvBNReLU(3, w0, 2)

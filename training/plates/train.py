@@ -30,7 +30,7 @@ from data import Photo, load_backgrounds, load_split, load_train_photos
 from export import export_onnx, metadata
 from init_onnx import freeze_batchnorm, load_onnx_weights
 from metrics import Tally
-from model import PlateNetModel, count_parameters
+from model import DEFAULT_NECK, DEFAULT_WIDTHS, PlateNetModel, count_parameters
 from PIL import Image
 from sampler import Sampler
 from targets import encode
@@ -166,6 +166,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--eval-every", type=int, default=1000)
     parser.add_argument(
+        "--widths",
+        type=int,
+        nargs=5,
+        default=DEFAULT_WIDTHS,
+        help="backbone channels at strides 2, 4, 8, 16, 32",
+    )
+    parser.add_argument("--neck", type=int, default=DEFAULT_NECK, help="FPN neck channels")
+    parser.add_argument(
         "--init",
         type=Path,
         default=None,
@@ -200,7 +208,7 @@ def main() -> None:
         (np.asarray(Image.open(path).convert("RGB")), plates)
         for path, plates, _ in load_split("valid")
     ]
-    model = PlateNetModel()
+    model = PlateNetModel(tuple(args.widths), args.neck)
     if args.init is not None:
         global FROZEN_BATCHNORM
         FROZEN_BATCHNORM = True
@@ -262,6 +270,8 @@ def main() -> None:
         f"training/plates/train.py --steps {args.steps} --stop-after {stop} "
         f"--crop {args.crop} --batch {args.batch} --seed {args.seed} --lr {args.lr}"
     )
+    if tuple(args.widths) != DEFAULT_WIDTHS or args.neck != DEFAULT_NECK:
+        command += f" --widths {' '.join(map(str, args.widths))} --neck {args.neck}"
     if args.init is not None:
         fractions = " ".join(f"{f:g}" for f in args.real_fractions)
         mine = " ".join(f"{f:g}" for f in args.mine_at)
