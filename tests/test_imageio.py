@@ -316,3 +316,68 @@ def test_32_bit_integer_tiff_is_kept_in_range_and_refused_beyond() -> None:
     values[0, 0] = 70000  # does not fit 16 bits: refused, never wrapped or clipped
     with pytest.raises(UnsupportedFormat, match="32-bit integer"):
         imageio.decode_image(_tiff(values))
+
+
+@settings(max_examples=16, deadline=None)
+@given(st.integers(1, 8), st.sampled_from([(23, 37), (23, 37, 3)]))
+def test_tiff_orientation_is_applied_exactly_once(orientation: int, shape: tuple[int]) -> None:
+    # Pillow's TIFF reader turns the pixels upright itself while loading; applying the tag a
+    # second time showed faces upside down to the detector. OpenCV (libtiff) is the reference
+    # (gray and RGB: it premultiplies RGBA).
+    stored = np.random.default_rng(orientation).integers(0, 255, shape, np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = _tiff(stored, exif=exif.tobytes())
+    decoded = imageio.decode_image(data)
+    assert decoded.orientation == orientation
+    reference = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if reference.ndim == 3:
+        reference = reference[:, :, ::-1]
+    np.testing.assert_array_equal(decoded.frames[0], reference)
+
+
+@settings(max_examples=24, deadline=None)
+@given(st.sampled_from(["png", "tiff"]), st.sampled_from([3, 4]), st.integers(1, 8))
+def test_16_bit_rgb_keeps_16_bits_icc_and_orientation(
+    fmt: str, channels: int, orientation: int
+) -> None:
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    wide = np.random.default_rng(channels).integers(0, 0xFFFF, (19, 31, channels), np.uint16)
+    encoded = imageio.encode_image([wide], fmt, icc_profile=icc, orientation=orientation)
+    # OpenCV as the independent decoder of the 16 bits (its TIFF reader applies the tag).
+    stored = cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_UNCHANGED)
+    stored = stored[:, :, [2, 1, 0, 3][:channels]]
+    expected = imageio.apply_orientation(wide, orientation) if fmt == "tiff" else wide
+    np.testing.assert_array_equal(stored, expected)
+    with Image.open(io.BytesIO(encoded)) as im:
+        assert im.info.get("icc_profile") == icc
+        assert im.getexif().get(0x0112, 1) == orientation
+    if fmt == "tiff":
+        imageio.check_encoded_clean(encoded, fmt)  # nothing but structure, ICC, orientation
+    decoded = imageio.decode_image(encoded)
+    assert decoded.frames[0].dtype == np.uint16
+    np.testing.assert_array_equal(decoded.frames[0], imageio.apply_orientation(wide, orientation))
+
+
+def test_16_bit_rgb_whose_decoders_disagree_is_refused() -> None:
+    from fastredact.wide_pixels import decode_wide_rgb
+
+    wide = np.random.default_rng(8).integers(0, 0xFFFF, (12, 20, 3), np.uint16)
+    png = imageio.encode_image([wide], "png")
+    narrow = (wide >> 8).astype(np.uint8)
+    identity = [lambda pixels: pixels]
+    np.testing.assert_array_equal(decode_wide_rgb(png, "png", narrow, identity), wide)
+    narrow[5, 7, 1] ^= 1
+    with pytest.raises(CorruptInput, match="disagree"):
+        decode_wide_rgb(png, "png", narrow, identity)
+
+
+def test_16_bit_rgb_to_8_bit_formats_keeps_the_high_byte() -> None:
+    wide = np.random.default_rng(9).integers(0, 0xFFFF, (16, 16, 3), np.uint16)
+    webp = imageio.encode_image([wide], "webp", quality=100)
+    with Image.open(io.BytesIO(webp)) as im:
+        assert im.mode == "RGB"
+    with pytest.raises(UnsupportedFormat, match="multi-frame"):
+        imageio.encode_image([wide, wide], "png")

@@ -423,3 +423,31 @@ def test_16_bit_gray_photo_is_redacted_and_keeps_16_bits(
     face = (slice(y0 + (y1 - y0) // 4, y1 - (y1 - y0) // 4), slice(x0, x1))
     assert np.abs(written[face].astype(int) - wide[face]).mean() > 1000
     assert np.array_equal(written[:, :64], wide[:, :64])  # far from the face: all 16 bits
+
+
+@pytest.mark.parametrize(("suffix", "channels"), [("png", 3), ("png", 4), ("tiff", 3)])
+def test_16_bit_rgb_photo_is_redacted_and_keeps_16_bits(
+    shared_data: Path, tmp_path: Path, suffix: str, channels: int
+) -> None:
+    import cv2
+
+    rgb = np.asarray(
+        Image.open(shared_file(shared_data, "scikit-image/astronaut.png")).convert("RGB"),
+        dtype=np.uint16,
+    )
+    wide = (rgb << 8) | (rgb ^ 0xA5)  # distinct low bytes: an 8-bit copy would show
+    if channels == 4:
+        wide = np.dstack([wide, np.full(wide.shape[:2], 0xFFF0, np.uint16)])
+    src = tmp_path / f"scan.{suffix}"
+    order = [2, 1, 0, 3][:channels]
+    assert cv2.imwrite(str(src), np.ascontiguousarray(wide[:, :, order]))
+    result = Redactor(workers=1, plates=False).redact_file(src, tmp_path / "out" / src.name)
+    assert result.ok, result.error
+    assert result.detections and result.detections[0]["label"] == "face"
+    written = cv2.imread(str(tmp_path / "out" / src.name), cv2.IMREAD_UNCHANGED)
+    assert written is not None and written.dtype == np.uint16
+    written = written[:, :, order]
+    x0, y0, x1, y1 = (int(v) for v in result.detections[0]["box"])
+    face = (slice(y0 + (y1 - y0) // 4, y1 - (y1 - y0) // 4), slice(x0, x1))
+    assert np.abs(written[face][..., :3].astype(int) - wide[face][..., :3]).mean() > 1000
+    assert np.array_equal(written[:, :64], wide[:, :64])  # far from the face: all 16 bits

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
+from functools import partial
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,6 +24,7 @@ from fastredact import _core
 from fastredact.errors import CorruptInput, LimitExceeded, UnsupportedFormat
 from fastredact.jpeg_pixels import decode_jpeg_pixels
 from fastredact.png_stream import check_png_stream
+from fastredact.wide_pixels import decode_wide_rgb, encode_wide_rgb, is_wide_rgb
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -93,7 +96,8 @@ class DecodedImage:
     """A decoded photo, oriented for display (EXIF orientation already applied).
 
     ``frames`` holds one array per frame (one for still images): uint8 H×W, H×W×3 or
-    H×W×4 (alpha kept), uint16 H×W for 16-bit gray, or uint16 H×W×3 for RAW development.
+    H×W×4 (alpha kept); uint16 H×W, H×W×3 or H×W×4 for 16-bit gray, RGB or RGBA PNG / TIFF
+    (single-image), and uint16 H×W×3 for RAW development.
     """
 
     format: str
@@ -199,13 +203,36 @@ def _read_frames(im: Image.Image, fmt: str, data: bytes) -> DecodedImage:
         decoded.frames.append(_read_jpeg_primary(im, data, orientation))
         decoded.durations.append(0)
         return decoded
+    wide = is_wide_rgb(data, fmt, im)
     for index in range(int(getattr(im, "n_frames", 1))):
         im.seek(index)
         im.load()
-        frame = apply_orientation(_to_array(im), orientation)  # same dtype as its input
+        pixels = _to_array(im)
+        if not _oriented_by_pillow(im, orientation):
+            pixels = apply_orientation(pixels, orientation)  # same dtype as its input
+        if wide:  # 16-bit RGB(A): OpenCV's 16 bits, checked against Pillow's 8
+            narrow = cast(NDArray[np.uint8], pixels)
+            pixels = decode_wide_rgb(data, fmt, narrow, _orientation_variants(orientation))
+        frame = pixels
         decoded.frames.append(cast("NDArray[np.uint8] | NDArray[np.uint16]", frame))
         decoded.durations.append(int(im.info.get("duration", 0) or 0))
     return decoded
+
+
+def _oriented_by_pillow(im: Image.Image, orientation: int) -> bool:
+    """Whether Pillow already turned the loaded frame upright: its TIFF reader applies the
+    orientation tag while loading and then deletes the tag (other formats leave both alone)."""
+    return orientation != 1 and im.format == "TIFF" and _exif_orientation(im) == 1
+
+
+def _orientation_variants(orientation: int) -> list[Callable[[NDArray[np.uint16]], Any]]:
+    """The ways a second decoder may have handled the orientation: left the pixels as stored,
+    or applied it (OpenCV's TIFF reader does, whatever its flags say)."""
+    return [
+        lambda pixels: pixels,
+        partial(apply_orientation, orientation=orientation),
+        partial(undo_orientation, orientation=orientation),
+    ]
 
 
 def _read_jpeg_primary(im: Image.Image, data: bytes, orientation: int) -> NDArray[np.uint8]:
@@ -394,16 +421,22 @@ def encode_image(
 ) -> bytes:
     """Encode frames to ``fmt`` (``jpeg png webp gif tiff bmp heif avif``) with no metadata.
 
-    ``quality`` applies to lossy formats (JPEG default 95 when unknown); 16-bit RGB frames are
-    written as 16-bit TIFF, 16-bit gray as 16-bit PNG or TIFF, and scaled to 8 bits for other
+    ``quality`` applies to lossy formats (JPEG default 95 when unknown); 16-bit frames (gray,
+    RGB, RGBA) are written with 16 bits to PNG and TIFF and scaled to 8 bits for other
     formats. The ICC profile is written only when given (policy decided by the caller).
     """
     if fmt not in _PILLOW_FORMATS or (fmt == "avif" and not _has_avif()):
         raise UnsupportedFormat(f"cannot write {fmt.upper()}")
-    if fmt == "tiff" and frames[0].dtype == np.uint16 and frames[0].ndim == 3:
+    if fmt in ("png", "tiff") and frames[0].dtype == np.uint16 and frames[0].ndim == 3:
         if len(frames) > 1:
-            raise UnsupportedFormat("cannot write a multi-page 16-bit RGB TIFF")
-        return _encode_tiff16(cast(NDArray[np.uint16], frames[0]), icc_profile)
+            raise UnsupportedFormat(f"cannot write a multi-frame 16-bit RGB {fmt.upper()}")
+        return encode_wide_rgb(
+            cast(NDArray[np.uint16], frames[0]),
+            fmt,
+            icc_profile=icc_profile,
+            orientation=orientation,
+            png_compress_level=PNG_COMPRESS_LEVEL,
+        )
     images = [_pillow_image(frame, fmt) for frame in frames]
     if fmt in ("heif", "avif"):
         _register_heif()
@@ -476,18 +509,6 @@ def _to_uint8(frame: NDArray[np.uint8] | NDArray[np.uint16]) -> NDArray[np.uint8
     if frame.dtype == np.uint16:
         return (frame >> 8).astype(np.uint8)
     return np.asarray(frame, dtype=np.uint8)
-
-
-def _encode_tiff16(frame: NDArray[np.uint16], icc_profile: bytes | None) -> bytes:
-    """16-bit RGB TIFF through OpenCV (Pillow cannot write 16-bit RGB)."""
-    import cv2
-
-    bgr = np.ascontiguousarray(frame[..., ::-1]) if frame.ndim == 3 else frame
-    ok, buf = cv2.imencode(".tiff", bgr, [cv2.IMWRITE_TIFF_COMPRESSION, 8])
-    if not ok:
-        raise UnsupportedFormat("cannot write 16-bit TIFF")
-    del icc_profile  # OpenCV cannot embed one; the RAW development is sRGB
-    return bytes(buf.tobytes())
 
 
 def _has_avif() -> bool:
