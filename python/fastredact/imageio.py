@@ -207,14 +207,15 @@ def _read_frames(im: Image.Image, fmt: str, data: bytes) -> DecodedImage:
     for index in range(int(getattr(im, "n_frames", 1))):
         im.seek(index)
         im.load()
-        pixels = _to_array(im)
+        frame: NDArray[np.uint8] | NDArray[np.uint16] = _to_array(im)
         if not _oriented_by_pillow(im, orientation):
-            pixels = apply_orientation(pixels, orientation)  # same dtype as its input
+            frame = cast(
+                "NDArray[np.uint8] | NDArray[np.uint16]", apply_orientation(frame, orientation)
+            )
         if wide:  # 16-bit RGB(A): OpenCV's 16 bits, checked against Pillow's 8
-            narrow = cast(NDArray[np.uint8], pixels)
-            pixels = decode_wide_rgb(data, fmt, narrow, _orientation_variants(orientation))
-        frame = pixels
-        decoded.frames.append(cast("NDArray[np.uint8] | NDArray[np.uint16]", frame))
+            narrow = cast(NDArray[np.uint8], frame)
+            frame = decode_wide_rgb(data, fmt, narrow, _orientation_variants(orientation))
+        decoded.frames.append(frame)
         decoded.durations.append(int(im.info.get("duration", 0) or 0))
     return decoded
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -59,7 +60,7 @@ def decode_wide_rgb(
     order = [2, 1, 0, 3][: bgr.shape[2]]
     decoded = np.ascontiguousarray(bgr[:, :, order])
     for variant in variants:
-        wide = variant(decoded)
+        wide = variant(cast(NDArray[np.uint16], decoded))
         if wide.shape == narrow.shape and np.array_equal((wide >> 8).astype(np.uint8), narrow):
             return np.ascontiguousarray(wide)
     raise CorruptInput(
