@@ -108,6 +108,22 @@ def test_bake_rotates_pixels(shared_data: Path) -> None:
     assert b"eXIf" not in baked_png.data
 
 
+@pytest.mark.parametrize("channels", [3, 4])
+def test_bake_keeps_16_bit_rgb_png_exact(channels: int) -> None:
+    wide = np.random.default_rng(channels).integers(0, 0xFFFF, (21, 34, channels), np.uint16)
+    order = [2, 1, 0, 3][:channels]
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(wide[:, :, order]))
+    assert ok
+    png = buf.tobytes()
+    tiff = b"MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0"
+    png = png[:33] + png_chunk(b"eXIf", tiff) + png[33:]
+    baked = strip_metadata(png, orientation="bake")
+    assert baked.reencoded and b"eXIf" not in baked.data
+    written = cv2.imdecode(np.frombuffer(baked.data, np.uint8), cv2.IMREAD_UNCHANGED)
+    assert written.dtype == np.uint16  # Pillow alone would have kept 8 bits
+    np.testing.assert_array_equal(written[:, :, order], np.rot90(wide, k=-1))  # 6: 90° CW
+
+
 def test_truncated_real_files_are_corrupt(shared_data: Path) -> None:
     for rel in (
         "exif-samples/jpg/gps/DSCN0010.jpg",

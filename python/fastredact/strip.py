@@ -25,7 +25,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, cast
 
 from fastredact import _core
 from fastredact.errors import (
@@ -140,6 +140,8 @@ def _bake(clean: bytes, fmt: str, orientation: int, icc: str) -> bytes:
     """Rotate the pixels of an already stripped image upright and re-encode it."""
     from PIL import Image, JpegImagePlugin
 
+    if fmt == "png" and _is_wide_rgb_png(clean):
+        return _bake_wide_png(clean, orientation, icc)
     try:
         with Image.open(io.BytesIO(clean)) as im:
             if getattr(im, "n_frames", 1) > 1:
@@ -169,6 +171,23 @@ def _bake(clean: bytes, fmt: str, orientation: int, icc: str) -> bytes:
     out = io.BytesIO()
     rotated.save(out, format=fmt.upper(), **options)
     return out.getvalue()
+
+
+def _is_wide_rgb_png(png: bytes) -> bool:
+    """16-bit RGB or RGBA (IHDR bit depth 16, colour type 2 or 6): Pillow would keep 8 bits."""
+    return len(png) > 25 and png[24] == 16 and png[25] in (2, 6)
+
+
+def _bake_wide_png(clean: bytes, orientation: int, icc: str) -> bytes:
+    """Bake the orientation of a 16-bit RGB(A) PNG with all 16 bits (lossless)."""
+    from fastredact import imageio
+
+    decoded = imageio.decode_image(clean)  # the tag was already dropped: pixels as stored
+    if len(decoded.frames) != 1:
+        raise UnsupportedFormat('orientation="bake" is not supported for animated images')
+    upright = imageio.apply_orientation(decoded.frames[0], orientation)
+    profile = decoded.icc_profile if icc == "keep" else None
+    return imageio.encode_image([cast("Any", upright)], "png", icc_profile=profile)
 
 
 def strip_metadata(
