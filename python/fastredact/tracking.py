@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from fastredact.detect.nms import iou_matrix as box_iou
+
 __all__ = [
     "CoverageSettings",
     "FrameBoxes",
@@ -87,20 +89,12 @@ class FrameBoxes:
 
 
 def iou_matrix(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
-    """Intersection over union of every box in ``a`` (N, 4) with every box in ``b`` (M, 4)."""
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area_a = np.clip(a[:, 2] - a[:, 0], 0, None) * np.clip(a[:, 3] - a[:, 1], 0, None)
-    area_b = np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
-    union = area_a[:, None] + area_b[None, :] - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        iou = np.where(union > 0, inter / union, 0.0)
-    return iou
+    """Intersection over union of every box in ``a`` (N, 4) with every box in ``b`` (M, 4)
+    (any array-like; :func:`fastredact.detect.nms.iou_matrix` on float64 arrays)."""
+    return box_iou(
+        np.asarray(a, dtype=np.float64).reshape(-1, 4),
+        np.asarray(b, dtype=np.float64).reshape(-1, 4),
+    )
 
 
 def greedy_match(iou: NDArray[np.float64], threshold: float) -> list[tuple[int, int]]:

@@ -10,7 +10,7 @@ from fastredact.detect.base import Detections
 __all__ = ["intersection_areas", "iou_matrix", "merge_passes", "nms"]
 
 
-def _areas(boxes: NDArray[np.float32]) -> NDArray[np.float64]:
+def _areas(boxes: NDArray[np.floating]) -> NDArray[np.float64]:
     b = boxes.astype(np.float64)
     return np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
 
@@ -25,7 +25,7 @@ def intersection_areas(a: NDArray[np.floating], b: NDArray[np.floating]) -> NDAr
     return inter
 
 
-def iou_matrix(a: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np.float64]:
+def iou_matrix(a: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.float64]:
     """Intersection over union of every box of ``a`` (N, 4) with every box of ``b`` (M, 4)."""
     inter = intersection_areas(a, b)
     union = _areas(a)[:, None] + _areas(b)[None, :] - inter
