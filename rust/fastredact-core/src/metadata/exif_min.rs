@@ -1,6 +1,8 @@
 //! The only EXIF we ever write: a TIFF structure with one IFD holding one tag, Orientation.
 //! And the only EXIF we ever read: that tag, from IFD0 of an untrusted TIFF structure.
 
+use super::tiff_bytes::TiffBytes;
+
 /// The EXIF tag number of Orientation.
 const ORIENTATION: u16 = 0x0112;
 /// TIFF field type SHORT.
@@ -10,28 +12,10 @@ const SHORT: u16 = 3;
 /// `Exif\0\0`). Anything malformed, out of range or absent gives `None`: the EXIF is dropped
 /// anyway, this only decides whether a minimal one replaces it.
 pub fn read_orientation(tiff: &[u8]) -> Option<u16> {
-    let big_endian = match tiff.get(0..4)? {
-        b"MM\0*" => true,
-        b"II*\0" => false,
-        _ => return None,
-    };
-    let u16_at = |pos: usize| -> Option<u16> {
-        let b = tiff.get(pos..pos.checked_add(2)?)?;
-        Some(if big_endian {
-            u16::from_be_bytes([b[0], b[1]])
-        } else {
-            u16::from_le_bytes([b[0], b[1]])
-        })
-    };
-    let u32_at = |pos: usize| -> Option<u32> {
-        let b = tiff.get(pos..pos.checked_add(4)?)?;
-        Some(if big_endian {
-            u32::from_be_bytes([b[0], b[1], b[2], b[3]])
-        } else {
-            u32::from_le_bytes([b[0], b[1], b[2], b[3]])
-        })
-    };
-    let ifd0 = usize::try_from(u32_at(4)?).ok()?;
+    let bytes = TiffBytes::open(tiff)?;
+    let u16_at = |pos: usize| bytes.u16_at(pos);
+    let u32_at = |pos: usize| bytes.u32_at(pos);
+    let ifd0 = bytes.first_ifd()?;
     let entries = u16_at(ifd0)?;
     for i in 0..usize::from(entries) {
         let entry = ifd0.checked_add(2)?.checked_add(i.checked_mul(12)?)?;

@@ -18,6 +18,7 @@ mod gif;
 mod jpeg;
 mod pieces;
 mod png;
+mod tiff_bytes;
 mod tiff_raw;
 mod webp;
 

@@ -7,6 +7,8 @@
 //! image directory whose photometric interpretation is a colour filter array or linear raw,
 //! or one compressed with a camera maker's raw scheme.
 
+use super::tiff_bytes::TiffBytes;
+
 /// TIFF tags read here.
 const PHOTOMETRIC: u16 = 262;
 const COMPRESSION: u16 = 259;
@@ -25,27 +27,16 @@ const RAW_COMPRESSION: [u32; 8] = [32767, 32769, 32770, 32867, 34316, 34713, 650
 const MAX_IFDS: usize = 64;
 
 struct Tiff<'a> {
-    data: &'a [u8],
-    big_endian: bool,
+    bytes: TiffBytes<'a>,
 }
 
 impl Tiff<'_> {
     fn u16_at(&self, pos: usize) -> Option<u16> {
-        let b = self.data.get(pos..pos.checked_add(2)?)?;
-        Some(if self.big_endian {
-            u16::from_be_bytes([b[0], b[1]])
-        } else {
-            u16::from_le_bytes([b[0], b[1]])
-        })
+        self.bytes.u16_at(pos)
     }
 
     fn u32_at(&self, pos: usize) -> Option<u32> {
-        let b = self.data.get(pos..pos.checked_add(4)?)?;
-        Some(if self.big_endian {
-            u32::from_be_bytes([b[0], b[1], b[2], b[3]])
-        } else {
-            u32::from_le_bytes([b[0], b[1], b[2], b[3]])
-        })
+        self.bytes.u32_at(pos)
     }
 
     /// The first value of an entry (SHORT or LONG), or `None` for other types.
@@ -84,19 +75,17 @@ impl Tiff<'_> {
 /// Whether `data` (a classic TIFF structure) is a camera RAW. Malformed directories are
 /// skipped, not trusted: a damaged plain TIFF is refused later by its decoder.
 pub fn is_camera_raw_tiff(data: &[u8]) -> bool {
-    let big_endian = match data.get(0..4) {
-        Some(b"MM\0*") => true,
-        Some(b"II*\0") => false,
-        _ => return false,
+    let Some(bytes) = TiffBytes::open(data) else {
+        return false;
     };
     if data.get(8..10) == Some(b"CR") {
         return true; // Canon CR2
     }
-    let tiff = Tiff { data, big_endian };
-    let Some(first) = tiff.u32_at(4) else {
+    let Some(first) = bytes.first_ifd() else {
         return false;
     };
-    let mut pending = vec![(first as usize, true)];
+    let tiff = Tiff { bytes };
+    let mut pending = vec![(first, true)];
     let mut visited = Vec::new();
     while let Some((ifd, in_chain)) = pending.pop() {
         if ifd == 0 || visited.contains(&ifd) || visited.len() >= MAX_IFDS {
