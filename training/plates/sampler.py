@@ -28,16 +28,47 @@ def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
     return float(np.exp(rng.uniform(np.log(low), np.log(high))))
 
 
+def plate_crops(photos: list[Photo], min_height: int = 8) -> list[np.ndarray]:
+    """The labelled plates of the train photos, cut out (for pasting elsewhere)."""
+    crops = []
+    for photo in photos:
+        for x0, y0, x1, y1 in np.round(photo.plates).astype(int):
+            if y1 - y0 >= min_height and x1 - x0 >= min_height:
+                crops.append(photo.image[max(0, y0) : y1, max(0, x0) : x1].copy())
+    return crops
+
+
+def _real_plate(
+    rng: np.random.Generator, bank: list[np.ndarray], width: float
+) -> tuple[np.ndarray, float] | None:
+    """A real plate from ``bank`` to be shown ``width`` px wide, with its aspect un-squashed
+    (the train split was resized to 416×416); None when it would be upscaled over 1.5×."""
+    plate = bank[int(rng.integers(0, len(bank)))]
+    aspect = plate.shape[1] / plate.shape[0] * rng.uniform(1.0, 1.7)
+    if width / aspect > 1.5 * plate.shape[0]:
+        return None
+    return synth.degrade_plate(rng, plate), aspect
+
+
 def _add_plate(
     rng: np.random.Generator,
     image: np.ndarray,
     centre: tuple[float, float],
     width: float,
     squash: float,
+    real: tuple[list[np.ndarray], float] = ([], 0.0),
 ) -> np.ndarray:
-    """Render, degrade and paste one synthetic plate; returns its axis-aligned box."""
-    plate = synth.degrade_plate(rng, synth.render_plate(rng))
-    aspect = plate.shape[1] / plate.shape[0]
+    """Paste one plate (a real one from ``real = (bank, share)`` with probability ``share``
+    when one fits, else a rendered one), degraded; returns its axis-aligned box."""
+    bank, share = real
+    chosen = None
+    if bank and rng.random() < share:
+        chosen = _real_plate(rng, bank, width)
+    if chosen is None:
+        plate = synth.degrade_plate(rng, synth.render_plate(rng))
+        aspect = plate.shape[1] / plate.shape[0]
+    else:
+        plate, aspect = chosen
     quad = synth.random_quad(rng, centre, width / aspect, aspect)
     quad[:, 0] = centre[0] + (quad[:, 0] - centre[0]) * squash
     synth.paste_plate(image, plate, quad)
@@ -87,11 +118,19 @@ def _split_visible(
 
 
 class Sampler:
-    def __init__(self, photos: list[Photo], backgrounds: list[np.ndarray], crop: int = 256):
+    def __init__(
+        self,
+        photos: list[Photo],
+        backgrounds: list[np.ndarray],
+        crop: int = 256,
+        real_plate_share: float = 0.0,
+    ):
         self.photos = photos
         self.backgrounds = backgrounds
         self.crop = crop
         self.real_fraction = 0.55
+        # Share of pasted plates that are real train-split plates rather than rendered ones.
+        self.real_plates = (plate_crops(photos) if real_plate_share > 0 else [], real_plate_share)
 
     def __call__(self, rng: np.random.Generator) -> Sample:
         if rng.random() < self.real_fraction:
@@ -158,7 +197,7 @@ class Sampler:
             cx = (vx0 + vx1) / 2 + rng.uniform(-0.2, 0.2) * vw
             cy = vy0 + rng.uniform(0.55, 0.9) * vh
             width = vw * rng.uniform(0.15, 0.35)
-            box = _add_plate(rng, image, (cx, cy), width, 1.0)
+            box = _add_plate(rng, image, (cx, cy), width, 1.0, self.real_plates)
             (out if box[3] - box[1] <= 110 else too_big).append(box)
         as_array = [np.array(b, np.float32).reshape(-1, 4) for b in (out, too_big)]
         return as_array[0], as_array[1]
@@ -175,7 +214,8 @@ class Sampler:
             height = _log_uniform(rng, 6, 90)
             aspect = rng.uniform(1.2, 5.0)
             centre = (rng.uniform(0, self.crop), rng.uniform(0, self.crop))
-            box = _add_plate(rng, image, centre, height * aspect, rng.uniform(0.55, 1.1))
+            squash = rng.uniform(0.55, 1.1)
+            box = _add_plate(rng, image, centre, height * aspect, squash, self.real_plates)
             if _overlaps(box, np.array(placed, np.float32).reshape(-1, 4)):
                 clashing.append(box)
             else:

@@ -174,6 +174,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--neck", type=int, default=DEFAULT_NECK, help="FPN neck channels")
     parser.add_argument(
+        "--real-plate-share",
+        type=float,
+        default=0.0,
+        help="share of pasted plates cut from the train photos instead of rendered (0 to 1)",
+    )
+    parser.add_argument(
         "--init",
         type=Path,
         default=None,
@@ -203,7 +209,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     args.work.mkdir(parents=True, exist_ok=True)
     photos = load_train_photos()
-    sampler = Sampler(photos, load_backgrounds(), crop=args.crop)
+    backgrounds = load_backgrounds()
+    sampler = Sampler(photos, backgrounds, crop=args.crop, real_plate_share=args.real_plate_share)
     valid = [
         (np.asarray(Image.open(path).convert("RGB")), plates)
         for path, plates, _ in load_split("valid")
@@ -270,6 +277,8 @@ def main() -> None:
         f"training/plates/train.py --steps {args.steps} --stop-after {stop} "
         f"--crop {args.crop} --batch {args.batch} --seed {args.seed} --lr {args.lr}"
     )
+    if args.real_plate_share:
+        command += f" --real-plate-share {args.real_plate_share:g}"
     if tuple(args.widths) != DEFAULT_WIDTHS or args.neck != DEFAULT_NECK:
         command += f" --widths {' '.join(map(str, args.widths))} --neck {args.neck}"
     if args.init is not None:
