@@ -381,3 +381,14 @@ def test_16_bit_rgb_to_8_bit_formats_keeps_the_high_byte() -> None:
         assert im.mode == "RGB"
     with pytest.raises(UnsupportedFormat, match="multi-frame"):
         imageio.encode_image([wide, wide], "png")
+
+
+def test_16_bit_rgba_tiff_decodes_without_opencv_noise(capfd: pytest.CaptureFixture[str]) -> None:
+    # OpenCV writes 16-bit RGBA TIFF without ExtraSamples; libtiff notes it on stderr when
+    # reading (once per file in a batch). The pixels are still cross-checked against Pillow.
+    wide = np.random.default_rng(10).integers(0, 0xFFFF, (10, 12, 4), np.uint16)
+    ok, buf = cv2.imencode(".tiff", wide)
+    assert ok
+    decoded = imageio.decode_image(buf.tobytes())
+    np.testing.assert_array_equal(decoded.frames[0], wide[:, :, [2, 1, 0, 3]])
+    assert "WARN" not in capfd.readouterr().err

@@ -10,9 +10,10 @@ them (PNG ``iCCP`` / ``eXIf`` chunks; TIFF tags 34675 / 274 in a rewritten first
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import cast
 
 import numpy as np
@@ -54,7 +55,8 @@ def decode_wide_rgb(
     import cv2
 
     buffer = np.frombuffer(data, dtype=np.uint8)
-    bgr = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    with _opencv_quiet():  # libtiff's notes on private tags; failures become CorruptInput
+        bgr = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
     if bgr is None or bgr.dtype != np.uint16 or bgr.ndim != 3 or bgr.shape[2] not in (3, 4):
         raise CorruptInput(f"cannot decode the 16-bit {fmt.upper()} pixels")
     order = [2, 1, 0, 3][: bgr.shape[2]]
@@ -66,6 +68,19 @@ def decode_wide_rgb(
     raise CorruptInput(
         f"two decoders disagree on the 16-bit {fmt.upper()} pixels (damaged image data)"
     )
+
+
+@contextlib.contextmanager
+def _opencv_quiet() -> Iterator[None]:
+    """OpenCV's own log silenced for one call: it would print to stderr, once per file."""
+    import cv2
+
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(level)
 
 
 def encode_wide_rgb(
