@@ -140,7 +140,9 @@ def _bake(clean: bytes, fmt: str, orientation: int, icc: str) -> bytes:
     """Rotate the pixels of an already stripped image upright and re-encode it."""
     from PIL import Image, JpegImagePlugin
 
-    if fmt == "png" and _is_wide_rgb_png(clean):
+    from fastredact.wide_pixels import is_wide_rgb_png
+
+    if fmt == "png" and is_wide_rgb_png(clean):
         return _bake_wide_png(clean, orientation, icc)
     try:
         with Image.open(io.BytesIO(clean)) as im:
@@ -171,11 +173,6 @@ def _bake(clean: bytes, fmt: str, orientation: int, icc: str) -> bytes:
     out = io.BytesIO()
     rotated.save(out, format=fmt.upper(), **options)
     return out.getvalue()
-
-
-def _is_wide_rgb_png(png: bytes) -> bool:
-    """16-bit RGB or RGBA (IHDR bit depth 16, colour type 2 or 6): Pillow would keep 8 bits."""
-    return len(png) > 25 and png[24] == 16 and png[25] in (2, 6)
 
 
 def _bake_wide_png(clean: bytes, orientation: int, icc: str) -> bytes:

@@ -28,13 +28,23 @@ _TIFF_BITS_PER_SAMPLE, _TIFF_PHOTOMETRIC, _TIFF_RGB = 258, 262, 2
 _TIFF_ORIENTATION, _TIFF_EXTRA_SAMPLES, _TIFF_ICC = 274, 338, 34675
 
 
+def is_wide_rgb_png(data: bytes) -> bool:
+    """A PNG whose IHDR says 16-bit RGB or RGBA (bit depth 16, colour type 2 or 6)."""
+    return (
+        len(data) > 25
+        and data[:8] == _PNG_SIGNATURE
+        and data[24] == 16
+        and data[25] in (_PNG_RGB, _PNG_RGBA)
+    )
+
+
 def is_wide_rgb(data: bytes, fmt: str, im: Image.Image) -> bool:
     """Whether ``data`` (already opened by Pillow as ``im``) is a single-image 16-bit RGB or
     RGBA PNG / TIFF, whose pixels Pillow would truncate to 8 bits."""
     if im.mode not in ("RGB", "RGBA") or int(getattr(im, "n_frames", 1)) != 1:
         return False
     if fmt == "png":
-        return data[:8] == _PNG_SIGNATURE and data[24] == 16 and data[25] in (_PNG_RGB, _PNG_RGBA)
+        return is_wide_rgb_png(data)
     if fmt == "tiff":
         tags = im.tag_v2  # type: ignore[attr-defined]
         bits = tags.get(_TIFF_BITS_PER_SAMPLE)
