@@ -176,8 +176,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--real-plate-share",
         type=float,
-        default=0.0,
-        help="share of pasted plates cut from the train photos instead of rendered (0 to 1)",
+        default=0.75,
+        help="share of pasted plates cut from the train photos instead of rendered (0 to 1; "
+        "0 renders every pasted plate, as the first shipped model was trained)",
     )
     parser.add_argument(
         "--init",
@@ -277,8 +278,7 @@ def main() -> None:
         f"training/plates/train.py --steps {args.steps} --stop-after {stop} "
         f"--crop {args.crop} --batch {args.batch} --seed {args.seed} --lr {args.lr}"
     )
-    if args.real_plate_share:
-        command += f" --real-plate-share {args.real_plate_share:g}"
+    command += f" --real-plate-share {args.real_plate_share:g}"
     if tuple(args.widths) != DEFAULT_WIDTHS or args.neck != DEFAULT_NECK:
         command += f" --widths {' '.join(map(str, args.widths))} --neck {args.neck}"
     if args.init is not None:

@@ -28,7 +28,7 @@ from fastredact.errors import DetectorError, ModelNotFound
 
 __all__ = ["PLATES_SHA256", "PlateBoxes", "PlateNet", "decode", "default_model_path", "nms"]
 
-PLATES_SHA256 = "40419c4cd4aff16f027e1beaab30f431d7267183a06d6d95c8db297c4a57f632"
+PLATES_SHA256 = "2080d8633908073cfc16e13bb2951cbb4fb1e1a1d9df7abd2b84ddbac089010d"
 STRIDE = 4
 ALIGN = 32
 LABEL = "plate"
