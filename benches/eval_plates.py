@@ -1,6 +1,10 @@
 """Plate recall and false positives per image on ``openimages-plates/valid``, per option.
 
 Run: ``python benches/eval_plates.py [--data ../shared/data]`` (prints a Markdown table).
+``--pyramids [--upscale 1 2.5]`` instead compares the pyramid schedules of the default plate
+detector (PlateNet through the pipeline's tiling) on the photos enlarged by each factor: the
+``valid`` photos are at most 1024 px, camera photos are 2-4x larger, and which scales the
+pyramid visits decides which plate sizes it sees.
 Labels are oriented boxes ``cls x1 y1 x2 y2 x3 y3 x4 y4`` (normalised); class 0 is a plate.
 They become axis-aligned boxes; a detection matches an unmatched plate at IoU >= 0.3
 (greedy, by decreasing score); every unmatched detection is a false positive.
@@ -74,10 +78,23 @@ def match(
     return hits
 
 
-def evaluate(detector: Detector, folder: Path) -> dict[str, float]:
+def enlarge(
+    image: NDArray[np.uint8], truth: NDArray[np.float32], factor: float
+) -> tuple[NDArray[np.uint8], NDArray[np.float32]]:
+    """``image`` and its plate boxes scaled by ``factor`` (bicubic; 1 returns them as they are)."""
+    if factor == 1:
+        return image, truth
+    height, width = image.shape[:2]
+    size = (round(width * factor), round(height * factor))
+    resized = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BICUBIC))
+    return resized, (truth * np.float32(factor)).astype(np.float32)
+
+
+def evaluate(detector: Detector, folder: Path, upscale: float = 1.0) -> dict[str, float]:
     plates = hits = dets_total = images = 0
     started = time.perf_counter()
-    for _, image, truth in samples(folder):
+    for _, original, original_truth in samples(folder):
+        image, truth = enlarge(original, original_truth, upscale)
         found = detector.detect(image).with_label("plate")
         plates += len(truth)
         hit = match(truth, found.boxes, found.scores)
@@ -118,14 +135,49 @@ OPTIONS: dict[str, Callable[[], Detector]] = {
 }
 
 
+def platenet_pyramid(level_factor: float) -> Detector:
+    """The default plate detector with its pyramid's level factor replaced."""
+    detector = load_detector("platenet")
+    detector.level_factor = level_factor
+    return detector
+
+
+PYRAMIDS: dict[str, Callable[[], Detector]] = {
+    "platenet, pyramid by thirds": lambda: platenet_pyramid(3.0),
+    "platenet, pyramid by halves": lambda: platenet_pyramid(2.0),
+}
+
+
+def compare_pyramids(folder: Path, factors: list[float]) -> None:
+    print("| schedule | photos enlarged | plates found | recall | FP / image | ms / image |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for factor in factors:
+        for name, make in PYRAMIDS.items():
+            r = evaluate(make(), folder, upscale=factor)
+            print(
+                f"| {name} | {factor:g}x | {r['found']:.0f} / {r['plates']:.0f} "
+                f"| {r['recall']:.2f} | {r['fp_per_image']:.2f} | {r['ms_per_image']:.0f} |",
+                flush=True,
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument(
+        "--pyramids", action="store_true", help="compare PlateNet pyramid schedules instead"
+    )
+    parser.add_argument(
+        "--upscale", type=float, nargs="+", default=[1.0, 2.5], help="with --pyramids"
+    )
     args = parser.parse_args(argv)
     folder = args.data / "openimages-plates" / "valid"
     if not folder.is_dir():
         print(f"missing {folder}", file=sys.stderr)
         return 2
+    if args.pyramids:
+        compare_pyramids(folder, args.upscale)
+        return 0
     print("| option | plates found | recall | false positives / image | ms / image |")
     print("| --- | --- | --- | --- | --- |")
     for name, make in OPTIONS.items():

@@ -15,8 +15,10 @@ Defaults (see :data:`DEFAULTS`; chosen from measurements recorded in the README)
   with ``small_faces`` (faces down to about 10 px);
   threshold 0.35 (the listed negatives peak at 0.23, faces of 10-12 px in a 4K frame score
   0.27-0.66 depending on where they fall, larger faces 0.7-0.95).
-- ``platenet`` (plates, the default): the same pyramid with a factor of 3 (plates 8-120 px
-  high at the network's scale); threshold 0.45.
+- ``platenet`` (plates, the default): the same pyramid with a factor of 2 (plates 8-120 px
+  high at the network's scale, and its scores vary with a plate's size inside that band: a
+  factor of 3 missed a tilted plate that only the 1/2 level scores over the threshold);
+  threshold 0.45.
 - ``haar-plate``: OpenCV's cascade on the native image plus 2x tiles (its window is
   60x20, so plates from about 10 px high are seen).
 - any YOLOv8 ONNX file or ``platedet``: full frame letterboxed to the model's input plus
@@ -119,15 +121,15 @@ DEFAULTS: dict[str, DetectorSpec] = {
         full_size=None, tile_scales=(2.0,), tile_size=1280, overlap=128, threshold=0.0
     ),
     # Trained on 416-px images with plates 8-120 px high (up to ~500 px wide): the native
-    # image plus a pyramid by thirds, tiles overlapping by 192 px; threshold 0.45 (see
-    # training/plates/MODEL_CARD.md).
+    # image plus a pyramid by halves, tiles overlapping by 192 px; threshold 0.45 (see
+    # training/plates/MODEL_CARD.md; halves against thirds: `benches/eval_plates.py --pyramids`).
     "platenet": DetectorSpec(
         full_size=None,
         tile_scales=(1.0,),
         tile_size=1280,
         overlap=192,
         threshold=0.45,
-        level_factor=3.0,
+        level_factor=2.0,
         level_stop=512,
     ),
     "yolo": DetectorSpec(
