@@ -14,6 +14,7 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
@@ -23,6 +24,7 @@ from fastredact.detect import Detections, TiledDetector
 from fastredact.options import RedactOptions
 from fastredact.redact import redact
 from fastredact.redaction_steps import (
+    HIDE_THRESHOLD_FACTOR,
     DetectorSet,
     attachment_parents,
     mask_bounds,
@@ -204,3 +206,17 @@ def test_video_leftovers_travel_with_their_face(tmp_path: Path) -> None:
         brightest = [int(f.to_ndarray(format="gray").max()) for f in c.decode(video=0)]
     assert len(brightest) == 31
     assert max(brightest) < 64, brightest
+
+
+@pytest.mark.parametrize("threshold", [None, 0.5])
+def test_faces_and_plates_are_hidden_down_to_the_margin(threshold: float | None) -> None:
+    detectors = DetectorSet.load(RedactOptions(threshold=threshold, workers=1))
+    reported = (
+        {"face": 0.35, "plate": 0.45}
+        if threshold is None
+        else dict.fromkeys(("face", "plate"), threshold)
+    )
+    assert detectors.thresholds == reported
+    assert detectors.detector is not None
+    hiding = {d.classes[0]: d.threshold for d in detectors.detector.detectors}  # type: ignore[attr-defined]
+    assert hiding == pytest.approx({k: v * HIDE_THRESHOLD_FACTOR for k, v in reported.items()})
