@@ -138,6 +138,35 @@ def test_pixel_limit_is_configurable() -> None:
         imageio.decode_image(data, max_pixels=64 * 64 - 1)
 
 
+def _animation(fmt: str, frames: int, size: tuple[int, int] = (40, 30)) -> bytes:
+    rng = np.random.default_rng(frames)
+    images = [
+        Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+        for _ in range(frames)
+    ]
+    out = io.BytesIO()
+    images[0].save(out, format=fmt, save_all=True, append_images=images[1:], duration=50)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "PNG", "WEBP", "TIFF"])
+@pytest.mark.parametrize("frames", [2, 7])
+def test_pixel_limit_counts_every_frame_before_decoding(
+    fmt: str, frames: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An animation decodes every frame to the full canvas: 7 frames of 40x30 are 8400 pixels
+    # of memory however small each frame is in the file.
+    data = _animation(fmt, frames)
+    assert len(imageio.decode_image(data, max_pixels=40 * 30 * frames).frames) == frames
+    monkeypatch.setattr(imageio, "_decode_pillow", _must_not_decode)
+    with pytest.raises(LimitExceeded, match=f"x {frames} frames"):
+        imageio.decode_image(data, max_pixels=40 * 30 * frames - 1)
+
+
+def _must_not_decode(data: bytes, fmt: str) -> None:
+    raise AssertionError("decoded although over the pixel limit")
+
+
 def test_truncated_jpeg_is_corrupt() -> None:
     rng = np.random.default_rng(0)
     data = _jpeg(rng.integers(0, 255, (256, 256, 3), dtype=np.uint8))

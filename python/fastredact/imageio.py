@@ -118,27 +118,38 @@ class DecodedImage:
         return int(self.frames[0].shape[0])
 
 
-def read_dimensions(data: bytes, fmt: str) -> tuple[int, int]:
-    """Width and height from the header alone (no pixel decoding), for the bomb check."""
+def read_dimensions(data: bytes, fmt: str) -> tuple[int, int, int]:
+    """Width, height and number of frames from the headers alone (no pixel decoding), for
+    the bomb check. Pillow counts GIF, APNG, WebP and TIFF frames by walking their headers;
+    every frame of an animation is decoded to the full canvas, so they all count (a JPEG's
+    MPF secondary images are not decoded: one frame)."""
     if fmt == RAW_FORMAT:
         raw = _open_raw(data)
         with raw:
-            return int(raw.sizes.width), int(raw.sizes.height)
+            return int(raw.sizes.width), int(raw.sizes.height), 1
     with _open_pillow(data, fmt) as im:
-        return int(im.size[0]), int(im.size[1])
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                frames = 1 if fmt == "jpeg" else int(getattr(im, "n_frames", 1))
+        except (OSError, SyntaxError, ValueError, TypeError, EOFError, Warning) as exc:
+            raise CorruptInput(f"cannot count {fmt.upper()} frames: {_one_line(exc)}") from None
+        return int(im.size[0]), int(im.size[1]), max(1, frames)
 
 
 def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
-    """Decode ``data`` fully, refusing images over ``max_pixels`` before any pixel is decoded."""
+    """Decode ``data`` fully, refusing images over ``max_pixels`` (all frames together)
+    before any pixel is decoded."""
     fmt = sniff_format(data)
     if fmt == "tiff" and _core.is_camera_raw_tiff(data):
         fmt = RAW_FORMAT
-    width, height = read_dimensions(data, fmt)
+    width, height, frames = read_dimensions(data, fmt)
     if width <= 0 or height <= 0:
         raise CorruptInput(f"image has no pixels ({width}x{height})")
-    if width * height > max_pixels:
+    if width * height * frames > max_pixels:
+        size = f"{width}x{height}" + (f" x {frames} frames" if frames > 1 else "")
         raise LimitExceeded(
-            f"image is {width}x{height} = {width * height} pixels, over the limit of "
+            f"image is {size} = {width * height * frames} pixels, over the limit of "
             f"{max_pixels} (--max-pixels)"
         )
     if fmt == RAW_FORMAT:

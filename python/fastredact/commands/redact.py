@@ -195,7 +195,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=int,
         default=DEFAULT_MAX_PIXELS,
         metavar="N",
-        help=f"refuse images with more pixels, before decoding (default: {DEFAULT_MAX_PIXELS})",
+        help="refuse images with more pixels (all frames of an animation together), "
+        f"before decoding (default: {DEFAULT_MAX_PIXELS})",
     )
     run.add_argument(
         "--manifest",
