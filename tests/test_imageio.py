@@ -163,6 +163,20 @@ def test_pixel_limit_counts_every_frame_before_decoding(
         imageio.decode_image(data, max_pixels=40 * 30 * frames - 1)
 
 
+def test_pixel_limit_counts_each_tiff_page_at_its_own_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A 4x4 first page must not vouch for a 300x200 second one.
+    out = io.BytesIO()
+    small, large = Image.new("RGB", (4, 4)), Image.new("RGB", (300, 200))
+    small.save(out, format="TIFF", save_all=True, append_images=[large])
+    data = out.getvalue()
+    assert imageio.read_dimensions(data, "tiff") == imageio.Dimensions(4, 4, 2, 16 + 60_000)
+    monkeypatch.setattr(imageio, "_decode_pillow", _must_not_decode)
+    with pytest.raises(LimitExceeded, match="60016 pixels"):
+        imageio.decode_image(data, max_pixels=60_015)
+
+
 def _must_not_decode(data: bytes, fmt: str) -> None:
     raise AssertionError("decoded although over the pixel limit")
 

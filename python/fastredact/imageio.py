@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "RAW_FORMAT",
     "DecodedImage",
+    "Dimensions",
     "apply_orientation",
     "check_container",
     "check_encoded_clean",
@@ -118,23 +119,48 @@ class DecodedImage:
         return int(self.frames[0].shape[0])
 
 
-def read_dimensions(data: bytes, fmt: str) -> tuple[int, int, int]:
-    """Width, height and number of frames from the headers alone (no pixel decoding), for
-    the bomb check. Pillow counts GIF, APNG, WebP and TIFF frames by walking their headers;
-    every frame of an animation is decoded to the full canvas, so they all count (a JPEG's
-    MPF secondary images are not decoded: one frame)."""
+@dataclass(frozen=True)
+class Dimensions:
+    """What the headers promise: the first frame's size, the number of frames and the
+    pixels that decoding all of them takes."""
+
+    width: int
+    height: int
+    frames: int
+    pixels: int
+
+
+def read_dimensions(data: bytes, fmt: str) -> Dimensions:
+    """Sizes from the headers alone (no pixel decoding), for the bomb check. Pillow walks the
+    frame headers of GIF, APNG, WebP and TIFF; every frame of an animation is decoded to the
+    full canvas, and every TIFF page at its own size, so they all count (a JPEG's MPF
+    secondary images are not decoded: one frame)."""
     if fmt == RAW_FORMAT:
         raw = _open_raw(data)
         with raw:
-            return int(raw.sizes.width), int(raw.sizes.height), 1
+            width, height = int(raw.sizes.width), int(raw.sizes.height)
+            return Dimensions(width, height, 1, width * height)
     with _open_pillow(data, fmt) as im:
+        width, height = int(im.size[0]), int(im.size[1])
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error")
-                frames = 1 if fmt == "jpeg" else int(getattr(im, "n_frames", 1))
+                frames = 1 if fmt == "jpeg" else max(1, int(getattr(im, "n_frames", 1)))
+                pixels = _tiff_page_pixels(im, frames) if fmt == "tiff" else width * height * frames
         except (OSError, SyntaxError, ValueError, TypeError, EOFError, Warning) as exc:
             raise CorruptInput(f"cannot count {fmt.upper()} frames: {_one_line(exc)}") from None
-        return int(im.size[0]), int(im.size[1]), max(1, frames)
+        return Dimensions(width, height, frames, pixels)
+
+
+def _tiff_page_pixels(im: Image.Image, pages: int) -> int:
+    """The pixels of every page together (pages have sizes of their own); seeking reads a
+    page's directory, not its pixels."""
+    total = 0
+    for index in range(pages):
+        im.seek(index)
+        total += int(im.size[0]) * int(im.size[1])
+    im.seek(0)
+    return total
 
 
 def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
@@ -143,14 +169,16 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
     fmt = sniff_format(data)
     if fmt == "tiff" and _core.is_camera_raw_tiff(data):
         fmt = RAW_FORMAT
-    width, height, frames = read_dimensions(data, fmt)
-    if width <= 0 or height <= 0:
-        raise CorruptInput(f"image has no pixels ({width}x{height})")
-    if width * height * frames > max_pixels:
-        size = f"{width}x{height}" + (f" x {frames} frames" if frames > 1 else "")
+    size = read_dimensions(data, fmt)
+    if size.width <= 0 or size.height <= 0:
+        raise CorruptInput(f"image has no pixels ({size.width}x{size.height})")
+    if size.pixels > max_pixels:
+        shape = f"{size.width}x{size.height}" + (
+            f" x {size.frames} frames" if size.frames > 1 else ""
+        )
         raise LimitExceeded(
-            f"image is {size} = {width * height * frames} pixels, over the limit of "
-            f"{max_pixels} (--max-pixels)"
+            f"image is {shape} = {size.pixels} pixels, over the limit of {max_pixels} "
+            "(--max-pixels)"
         )
     if fmt == RAW_FORMAT:
         return _decode_raw(data)
