@@ -14,6 +14,7 @@ from fastredact import cli
 from fastredact.detect import (
     MODELS,
     CenterFace,
+    default_threshold,
     find_model,
     load_detector,
     model_status,
@@ -139,3 +140,8 @@ def test_models_command_runs_as_a_program() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("\n") == len(MODELS)
+
+
+@pytest.mark.parametrize("name", ["centerface", "platenet", "haar-plate", "haar-plate-16"])
+def test_default_threshold_is_the_one_a_loaded_detector_uses(name: str) -> None:
+    assert default_threshold(name) == load_detector(name).threshold

@@ -11,7 +11,13 @@ from typing import Any, cast
 import numpy as np
 from numpy.typing import NDArray
 
-from fastredact.detect import Detections, Detector, MultiDetector, load_detector
+from fastredact.detect import (
+    Detections,
+    Detector,
+    MultiDetector,
+    default_threshold,
+    load_detector,
+)
 from fastredact.detect.models import sha256_file
 from fastredact.detect.nms import intersection_areas
 from fastredact.options import RedactOptions
@@ -108,7 +114,8 @@ class DetectorSet:
 def _with_hiding_margin(model: str, arguments: dict[str, Any]) -> tuple[Any, float]:
     """The detector for ``model`` that finds down to :data:`HIDE_THRESHOLD_FACTOR` of its
     reporting threshold, and that threshold (the run's, else the model's default)."""
-    reported = load_detector(model, **arguments).threshold
+    given = arguments.get("threshold")
+    reported = default_threshold(model) if given is None else float(given)
     hiding = load_detector(model, **{**arguments, "threshold": reported * HIDE_THRESHOLD_FACTOR})
     return hiding, reported
 

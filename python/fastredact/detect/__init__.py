@@ -73,6 +73,7 @@ __all__ = [
     "decode_centerface",
     "default_detector",
     "default_threads",
+    "default_threshold",
     "find_model",
     "iou_matrix",
     "letterbox",
@@ -176,6 +177,14 @@ def _resolve(name_or_path: str | os.PathLike[str]) -> tuple[str, Path, ModelInfo
     if not path.is_file():
         raise ModelNotFound(f"model file {path} does not exist")
     return _architecture_of(path), path, None
+
+
+def default_threshold(name_or_path: str | os.PathLike[str]) -> float:
+    """The documented reporting threshold of a registered model or a model file (what
+    :func:`load_detector` uses when given none), without creating a session."""
+    text = os.fspath(name_or_path)
+    architecture = MODELS[text].architecture if text in MODELS else _resolve(text)[0]
+    return DEFAULTS[architecture].threshold
 
 
 def load_detector(
