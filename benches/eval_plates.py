@@ -32,6 +32,7 @@ from fastredact.detect import (
 )
 from fastredact.detect.nms import iou_matrix
 from fastredact.errors import FastRedactError
+from fastredact.redaction_steps import HIDE_THRESHOLD_FACTOR
 
 MATCH_IOU = 0.3
 
@@ -135,9 +136,9 @@ OPTIONS: dict[str, Callable[[], Detector]] = {
 }
 
 
-def platenet_pyramid(level_factor: float) -> Detector:
-    """The default plate detector with its pyramid's level factor replaced."""
-    detector = load_detector("platenet")
+def platenet_pyramid(level_factor: float, threshold: float | None = None) -> Detector:
+    """The default plate detector with its pyramid's level factor (and threshold) replaced."""
+    detector = load_detector("platenet", threshold=threshold)
     detector.level_factor = level_factor
     return detector
 
@@ -145,6 +146,10 @@ def platenet_pyramid(level_factor: float) -> Detector:
 PYRAMIDS: dict[str, Callable[[], Detector]] = {
     "platenet, pyramid by thirds": lambda: platenet_pyramid(3.0),
     "platenet, pyramid by halves": lambda: platenet_pyramid(2.0),
+    # What `redact` hides: down to the hiding margin (redaction_steps.HIDE_THRESHOLD_FACTOR).
+    "platenet, pyramid by halves, hidden (>= 0.7 x 0.45)": lambda: platenet_pyramid(
+        2.0, DEFAULTS["platenet"].threshold * HIDE_THRESHOLD_FACTOR
+    ),
 }
 
 
