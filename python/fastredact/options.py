@@ -13,7 +13,7 @@ from fastredact.cpus import usable_cpus
 from fastredact.imageio import DEFAULT_MAX_PIXELS
 from fastredact.manifest import settings_fingerprint
 from fastredact.regions import DEFAULT_MASK_SCALE
-from fastredact.video_options import VideoOptions
+from fastredact.video_options import DEFAULT_CRF, DEFAULT_PRESET, VideoOptions
 
 __all__ = [
     "MODES",
@@ -59,6 +59,9 @@ class RedactOptions:
     reencode: bool = False
     max_pixels: int = DEFAULT_MAX_PIXELS
     audio: str = "keep"
+    video_codec: str | None = None
+    crf: int = DEFAULT_CRF
+    preset: str | None = DEFAULT_PRESET
     detect_every: int = 1
     motion_threshold: float | None = None
     device: str = "cpu"
@@ -83,14 +86,11 @@ class RedactOptions:
         if self.max_pixels <= 0:
             raise ValueError(f"max_pixels must be > 0, got {self.max_pixels}")
         _choice("audio", self.audio, ("keep", "drop"))
-        if self.detect_every < 1:
-            raise ValueError(f"detect_every must be >= 1, got {self.detect_every}")
-        if self.motion_threshold is not None and not self.motion_threshold >= 0:
-            raise ValueError(f"motion_threshold must be >= 0, got {self.motion_threshold}")
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {self.threads}")
+        self.video_options()  # validates codec, crf, preset, detect_every, motion_threshold
 
     def output_settings(self) -> dict[str, Any]:
         """Everything that changes the output bytes (workers and device do not)."""
@@ -106,6 +106,9 @@ class RedactOptions:
     def video_options(self) -> VideoOptions:
         """The video settings these options imply (codec and quality: the video defaults)."""
         return VideoOptions(
+            codec=self.video_codec,
+            crf=self.crf,
+            preset=self.preset,
             audio=self.audio,
             detect_every=self.detect_every,
             motion_threshold=self.motion_threshold,

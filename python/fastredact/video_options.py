@@ -32,9 +32,26 @@ from typing import Any
 
 from fastredact.tracking import CoverageSettings
 
-__all__ = ["AUDIO_POLICIES", "VideoOptions"]
+__all__ = ["AUDIO_POLICIES", "DEFAULT_CRF", "DEFAULT_PRESET", "X264_PRESETS", "VideoOptions"]
 
 AUDIO_POLICIES = ("keep", "drop")
+DEFAULT_CRF = 18
+DEFAULT_PRESET = "veryfast"
+X264_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
+"""The speed/size presets of libx264 and libx265 (the only encoders ``preset`` applies to)."""
+_X26X = ("libx264", "libx265")
+_X26X_MAX_CRF = 51
 
 
 @dataclass(frozen=True)
@@ -42,8 +59,8 @@ class VideoOptions:
     """Settings of a video redaction (see the module docstring for the defaults)."""
 
     codec: str | None = None
-    crf: int = 18
-    preset: str | None = "veryfast"
+    crf: int = DEFAULT_CRF
+    preset: str | None = DEFAULT_PRESET
     pix_fmt: str = "yuv420p"
     container: str | None = None
     audio: str = "keep"
@@ -61,9 +78,20 @@ class VideoOptions:
             )
         if not 0 <= self.crf <= 63:
             raise ValueError(f"crf must be between 0 and 63, got {self.crf}")
+        if self.codec in (None, *_X26X) and self.crf > _X26X_MAX_CRF:
+            raise ValueError(
+                f"crf must be between 0 and {_X26X_MAX_CRF} for H.264/H.265, got {self.crf} "
+                "(up to 63 needs a VP9 or AV1 encoder)"
+            )
+        if self.preset is not None and self.preset not in X264_PRESETS:
+            raise ValueError(
+                f"preset must be one of {', '.join(X264_PRESETS)}; got {self.preset!r}"
+            )
+        if self.codec is not None:
+            _check_video_encoder(self.codec)
         if self.detect_every < 1:
             raise ValueError(f"detect_every must be >= 1, got {self.detect_every}")
-        if self.motion_threshold is not None and self.motion_threshold < 0:
+        if self.motion_threshold is not None and not self.motion_threshold >= 0:
             raise ValueError(f"motion_threshold must be >= 0, got {self.motion_threshold}")
         if self.threads < 0:
             raise ValueError(f"threads must be >= 0 (0: automatic), got {self.threads}")
@@ -88,3 +116,15 @@ class VideoOptions:
         settings = asdict(self)
         settings.pop("threads")
         return settings
+
+
+def _check_video_encoder(name: str) -> None:
+    """Raise ValueError unless this build of FFmpeg (PyAV's) has a video encoder ``name``."""
+    import av  # here, not at import: options are validated long before any video is opened
+
+    try:
+        codec = av.Codec(name, "w")
+    except (av.error.FFmpegError, ValueError):  # av raises UnknownCodecError (a ValueError)
+        raise ValueError(f"no video encoder named {name!r} in this FFmpeg build") from None
+    if codec.type != "video":
+        raise ValueError(f"{name!r} encodes {codec.type}, not video")

@@ -13,6 +13,7 @@ from fastredact.imageio import DEFAULT_MAX_PIXELS
 from fastredact.inputs import check_outdir_outside_inputs
 from fastredact.options import MODES, OUTPUT_FORMATS, SHAPES, RedactOptions
 from fastredact.regions import DEFAULT_MASK_SCALE
+from fastredact.video_options import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
 
 HELP = "find faces and licence plates in photos and videos, hide them, strip metadata"
 
@@ -154,6 +155,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="copy audio streams unchanged (default) or drop them",
     )
     video.add_argument(
+        "--video-codec",
+        metavar="NAME",
+        help="FFmpeg encoder for the redacted video (default: libx264, H.264; libvpx-vp9 "
+        "for .webm); e.g. libx265, libsvtav1",
+    )
+    video.add_argument(
+        "--crf",
+        type=int,
+        default=DEFAULT_CRF,
+        metavar="N",
+        help="constant-quality factor of the video encoder: lower is better and larger; 0 is "
+        f"lossless with libx264 (default: {DEFAULT_CRF}, visually lossless H.264)",
+    )
+    video.add_argument(
+        "--preset",
+        choices=X264_PRESETS,
+        default=DEFAULT_PRESET,
+        metavar="NAME",
+        help="libx264/libx265 speed preset, ultrafast ... veryslow: slower gives smaller "
+        f"files at the same quality (default: {DEFAULT_PRESET})",
+    )
+    video.add_argument(
         "--detect-every",
         type=int,
         default=1,
@@ -243,6 +266,9 @@ def run_redact(args: argparse.Namespace) -> int:
             min_size=args.min_size,
             small_faces=args.small_faces,
             audio=args.audio,
+            video_codec=args.video_codec,
+            crf=args.crf,
+            preset=args.preset,
             detect_every=args.detect_every,
             motion_threshold=args.motion_threshold,
             icc=args.icc,
