@@ -9,7 +9,8 @@ close-up; ``FASTREDACT_BENCH_HD_FRAMES`` changes the count). Both tools run as c
 through ``subprocess`` and are timed by this process's clock, start-up and model loading
 included: ``fastredact redact`` (CenterFace faces, the default face detection; plates off
 because deface finds only faces; one worker, so the detector uses every core) with
-``--detect-every 5`` (tracking) and ``--detect-every 1``, and deface's CLI from its own
+``--detect-every 5`` (tracking), ``--detect-every 1`` and ``--detect-every 5 --verify-video``
+(the written output checked frame by frame), and deface's CLI from its own
 virtual environment (:mod:`deface_env`) at the same face threshold (0.35) and mask scale
 (fastredact's default).
 fastredact's per-stage times come from its manifest row.
@@ -88,12 +89,14 @@ def _timed(command: list[str]) -> float:
     return seconds
 
 
-def _fastredact(src: Path, out: Path, detect_every: int) -> tuple[float, dict[str, float]]:
+def _fastredact(
+    src: Path, out: Path, detect_every: int, *extra: str
+) -> tuple[float, dict[str, float]]:
     manifest = out / "manifest.jsonl"
     command = [
         sys.executable, "-m", "fastredact", "redact", str(src), "-o", str(out),
         "--no-plates", "--workers", "1", "--detect-every", str(detect_every),
-        "--threshold", str(THRESHOLD), "--manifest", str(manifest),
+        "--threshold", str(THRESHOLD), "--manifest", str(manifest), *extra,
     ]  # fmt: skip
     seconds = _timed(command)
     row = json.loads(manifest.read_text().splitlines()[-1])
@@ -126,10 +129,15 @@ def test_fps_against_deface(
         deface_s = _deface(src, _fresh(tmp_path / "deface"))
         tracked_s, tracked_t = _fastredact(src, _fresh(tmp_path / "every5"), 5)
         every1_s, every1_t = _fastredact(src, _fresh(tmp_path / "every1"), 1)
-        for name, t in (("--detect-every 5", tracked_t), ("--detect-every 1", every1_t)):
+        checked_s, checked_t = _fastredact(src, _fresh(tmp_path / "checked"), 5, "--verify-video")
+        for name, t in (
+            ("--detect-every 5", tracked_t),
+            ("--detect-every 1", every1_t),
+            ("--detect-every 5 --verify-video", checked_t),
+        ):
             stages = ", ".join(f"{k} {v:.1f}" for k, v in t.items())
             print(f"\n  fastredact {name} stages (s): {stages}")
-        return {"deface": deface_s, "every5": tracked_s, "every1": every1_s}
+        return {"deface": deface_s, "every5": tracked_s, "every1": every1_s, "checked": checked_s}
 
     seconds = benchmark.pedantic(run_all, rounds=1, iterations=1)  # type: ignore[attr-defined]
     fps = {k: frames / v for k, v in seconds.items()}  # type: ignore[attr-defined]
@@ -138,7 +146,8 @@ def test_fps_against_deface(
         f"\n{size}, {frames} frames, load {os.getloadavg()[0]:.1f}: "
         f"deface {fps['deface']:.2f} fps; fastredact --detect-every 5 {fps['every5']:.2f} fps "
         f"({fps['every5'] / fps['deface']:.2f}x); --detect-every 1 {fps['every1']:.2f} fps "
-        f"({fps['every1'] / fps['deface']:.2f}x)"
+        f"({fps['every1'] / fps['deface']:.2f}x); --detect-every 5 --verify-video "
+        f"{fps['checked']:.2f} fps ({fps['checked'] / fps['deface']:.2f}x)"
     )
 
 

@@ -26,6 +26,7 @@ class QualityRow:
     """One video redacted in one mode, checked frame by frame."""
 
     video: str
+    verified: bool
     detect_every: int
     frames: int
     output_frames: int
@@ -57,9 +58,15 @@ def frames_with_detections(path: Path, detectors: MultiDetector) -> tuple[int, d
     return frames, dict(counts)
 
 
-def redact_with(src: Path, dst: Path, *, detect_every: int, plates: bool) -> Path:
-    """Redact ``src`` with the default pipeline (one worker); raises on a failed row."""
-    redactor = Redactor(RedactOptions(plates=plates, workers=1, detect_every=detect_every))
+def redact_with(
+    src: Path, dst: Path, *, detect_every: int, plates: bool, verify: bool = False
+) -> Path:
+    """Redact ``src`` with the default pipeline (one worker; ``verify``: with
+    ``--verify-video``); raises on a failed row."""
+    options = RedactOptions(
+        plates=plates, workers=1, detect_every=detect_every, verify_video=verify
+    )
+    redactor = Redactor(options)
     result = redactor.redact_file(src, dst)
     if not result.ok:
         raise RuntimeError(f"{src}: {result.error}")
@@ -82,7 +89,12 @@ def trim_clip(src: Path, dst: Path, frames: int) -> Path:
 
 
 def measure(
-    src: Path, workdir: Path, *, detect_every: tuple[int, ...], plates: bool
+    src: Path,
+    workdir: Path,
+    *,
+    detect_every: tuple[int, ...],
+    plates: bool,
+    verify: bool = False,
 ) -> list[QualityRow]:
     """Frames with detections in ``src``, then residual ones in its redacted copy per mode."""
     detectors = checker(plates)
@@ -91,8 +103,10 @@ def measure(
     for every in detect_every:
         dst = workdir / f"{src.stem}.every{every}{src.suffix}"
         started = time.perf_counter()
-        redact_with(src, dst, detect_every=every, plates=plates)
+        redact_with(src, dst, detect_every=every, plates=plates, verify=verify)
         seconds = time.perf_counter() - started
         out_frames, residual = frames_with_detections(dst, detectors)
-        rows.append(QualityRow(src.name, every, frames, out_frames, found_in, residual, seconds))
+        rows.append(
+            QualityRow(src.name, verify, every, frames, out_frames, found_in, residual, seconds)
+        )
     return rows

@@ -26,6 +26,7 @@ from fastredact.errors import (
     InternalError,
     LimitExceeded,
     ModelNotFound,
+    ResidualDetection,
     UnsupportedFormat,
 )
 from fastredact.pipeline import FileResult, Redactor
@@ -56,6 +57,7 @@ __all__ = [
     "Redactor",
     "Region",
     "RemovedItem",
+    "ResidualDetection",
     "StripFileResult",
     "StripResult",
     "TiledDetector",

@@ -15,6 +15,7 @@ __all__ = [
     "InternalError",
     "LimitExceeded",
     "ModelNotFound",
+    "ResidualDetection",
     "UnsupportedFormat",
 ]
 
@@ -41,6 +42,11 @@ class ModelNotFound(FastRedactError):
 
 class DetectorError(FastRedactError):
     """A detector failed to load or to run."""
+
+
+class ResidualDetection(FastRedactError):
+    """A written output still shows a detection at the run's threshold after every allowed
+    attempt to hide it (``--verify-video``); no output is kept."""
 
 
 class InternalError(FastRedactError):

@@ -63,6 +63,7 @@ class RedactOptions:
     crf: int = DEFAULT_CRF
     preset: str | None = DEFAULT_PRESET
     detect_every: int = 1
+    verify_video: bool = False
     motion_threshold: float | None = None
     device: str = "cpu"
     workers: int = field(default_factory=usable_cpus)

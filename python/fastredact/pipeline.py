@@ -292,6 +292,9 @@ class Redactor:
             redact_frame=self._hide_video_boxes,
             options=self.options.video_options(),
             progress=_for_item(frame_progress, item.display_path),
+            check=SimpleNamespace(detect=self.detectors.detect_reported)
+            if opts.verify_video
+            else None,
         )
         result.output_format = out_container
         result.width, result.height, result.frames = video.width, video.height, video.frames

@@ -92,6 +92,16 @@ class DetectorSet:
             return Detections.empty()
         return self.detector.detect(_as_rgb8(frame))
 
+    def detect_reported(self, frame: NDArray[np.generic]) -> Detections:
+        """The detections in ``frame`` scoring at least the run's reporting threshold of their
+        label (what a user checking the output with the same detectors would find; ``detect``
+        also returns those down to the hiding margin)."""
+        found = self.detect(frame)
+        if not len(found):
+            return found
+        floor = np.array([self.thresholds.get(label, 0.0) for label in found.labels])
+        return found.select(np.asarray(found.scores) >= floor)
+
     def verify(
         self, frame: NDArray[np.generic], boxes: NDArray[np.floating], mask_scale: float
     ) -> Detections:

@@ -42,10 +42,11 @@ from av.codec.context import Flags
 from av.sidedata.sidedata import Type as SideDataType
 from numpy.typing import NDArray
 
-from fastredact.errors import CorruptInput, FastRedactError, UnsupportedFormat
+from fastredact.errors import CorruptInput, FastRedactError, ResidualDetection, UnsupportedFormat
 from fastredact.motion import MotionGate
 from fastredact.safe_write import TEMP_MARKER
 from fastredact.tracking import FrameBoxes, TemporalCoverage
+from fastredact.video_check import residual_boxes
 from fastredact.video_display import DisplayTransform
 from fastredact.video_frames import ColourTags, from_rgb, to_encoder_format, to_rgb
 from fastredact.video_integrity import DeclaredDuration, LibavProblems, check_top_level_boxes
@@ -105,6 +106,10 @@ class VideoResult:
     frames_reused: int = 0
     frames_with_detections: int = 0
     frames_redacted: int = 0
+    passes: int = 1
+    """Runs over the source: more than 1 when the output check found something to hide."""
+    boxes_added_by_check: int = 0
+    """Boxes the output check found and the last run hid (0 without a check)."""
     frames_with_guesses: int = 0
     """Frames holding a box that is a guess (a track's box copied beyond its first or last
     detection): the frames the redactor is asked to check again."""
@@ -131,6 +136,8 @@ class VideoResult:
             "frames_redacted": self.frames_redacted,
             "frames_with_guesses": self.frames_with_guesses,
             "tracks": self.tracks,
+            "passes": self.passes,
+            "boxes_added_by_check": self.boxes_added_by_check,
             "width": self.width,
             "height": self.height,
             "duration_s": round(self.duration_s, 6),
@@ -151,25 +158,105 @@ def redact_video(
     redact_frame: FrameRedactor,
     options: VideoOptions | None = None,
     progress: ProgressCallback | None = None,
+    check: FrameDetector | None = None,
 ) -> VideoResult:
     """Redact the video ``src`` into ``dst`` (see the module docstring).
 
+    With ``check``, the written file is decoded before it is renamed onto ``dst`` and
+    ``check.detect`` runs on every frame (as displayed); whatever it finds is hidden too, on
+    that frame, in a re-run from the source that replays the first run's detections, until
+    the check finds nothing, for at most :data:`CHECK_PASSES` runs in all.
+
     Raises :class:`CorruptInput` (unreadable, truncated, decoder errors),
     :class:`UnsupportedFormat` (container, codec, display matrix or audio codec that
-    cannot be handled), or whatever the detector / redactor raise; ``dst`` is then absent.
+    cannot be handled), :class:`ResidualDetection` (the check still finds something after
+    the last run), or whatever the detector / redactor raise; ``dst`` is then absent.
     """
     options = options or VideoOptions()
     src_path, dst_path = Path(src), Path(dst)
     output_format = output_format_for(dst_path, options.container)
     started = time.perf_counter()
-    with contextlib.closing(open_input(src_path)) as inp:
-        check_top_level_boxes(src_path, sniff_video(_head(src_path)) or "")
-        plan = plan_streams(inp, audio=options.audio, output_format=output_format)
-        with _atomic_destination(dst_path) as tmp:
-            job = _VideoJob(inp, plan, tmp, output_format, options, detector, redact_frame)
-            result = job.run(progress)
+    check_top_level_boxes(src_path, sniff_video(_head(src_path)) or "")
+    with _atomic_destination(dst_path) as tmp:
+        run = _Run(src_path, tmp, output_format, options, detector, redact_frame)
+        result = run.once(progress) if check is None else _checked(run, check, progress)
     result.timings["total_s"] = time.perf_counter() - started
     return result
+
+
+CHECK_PASSES = 3
+"""Runs over a video at most when its output is checked: the first, and up to two re-runs
+that also hide what the check found in the output of the run before."""
+
+
+@dataclass
+class _Run:
+    """What one run over the source needs; :meth:`once` writes ``tmp`` (again)."""
+
+    src: Path
+    tmp: Path
+    output_format: str
+    options: VideoOptions
+    detector: FrameDetector
+    redact_frame: FrameRedactor
+    extra: dict[int, NDArray[np.float32]] = field(default_factory=dict)
+    replay: dict[int, tuple[Any, Any, Any]] | None = None
+    last: _VideoJob | None = None
+
+    def add(self, boxes: dict[int, NDArray[np.float32]]) -> None:
+        """Hide ``boxes`` too on their frames in the next runs."""
+        for index, found in boxes.items():
+            before = self.extra.get(index)
+            self.extra[index] = found if before is None else np.concatenate([before, found])
+
+    def once(self, progress: ProgressCallback | None) -> VideoResult:
+        with contextlib.closing(open_input(self.src)) as inp:
+            plan = plan_streams(inp, audio=self.options.audio, output_format=self.output_format)
+            job = _VideoJob(
+                inp,
+                plan,
+                self.tmp,
+                self.output_format,
+                self.options,
+                self.detector,
+                self.redact_frame,
+                extra=self.extra,
+                replay=self.replay,
+            )
+            self.last = job
+            return job.run(progress)
+
+
+def _checked(run: _Run, check: FrameDetector, progress: ProgressCallback | None) -> VideoResult:
+    """Run, check the output, re-run hiding what the check found; see :func:`redact_video`."""
+    first: VideoResult | None = None
+    timings: dict[str, float] = {}
+    residual: dict[int, NDArray[np.float32]] = {}
+    for attempt in range(1, CHECK_PASSES + 1):
+        result = run.once(progress if attempt == 1 else None)
+        first = first or result
+        job = run.last
+        assert job is not None and job.tags is not None
+        started = time.perf_counter()
+        residual = residual_boxes(run.tmp, check, job.transform, job.tags)
+        result.timings["check_s"] = time.perf_counter() - started
+        for stage, seconds in result.timings.items():
+            timings[stage] = timings.get(stage, 0.0) + seconds
+        if not residual:
+            result.passes = attempt
+            result.frames_detected = first.frames_detected
+            result.frames_reused = first.frames_reused
+            result.boxes_added_by_check = sum(len(b) for b in run.extra.values())
+            result.timings = timings
+            return result
+        run.add(residual)
+        if run.replay is None:
+            run.replay = job.recorded
+    frames = sorted(residual)
+    raise ResidualDetection(
+        f"the output still shows a detection on {len(frames)} frame(s) (first: frame "
+        f"{frames[0]}) after {CHECK_PASSES} runs; nothing written"
+    )
 
 
 @contextlib.contextmanager
@@ -219,8 +306,16 @@ class _VideoJob:
         options: VideoOptions,
         detector: FrameDetector,
         redact_frame: FrameRedactor,
+        *,
+        extra: dict[int, NDArray[np.float32]] | None = None,
+        replay: dict[int, tuple[Any, Any, Any]] | None = None,
     ) -> None:
         self.inp = inp
+        self.extra = extra or {}
+        """Boxes (stored pixels) to hide on given output frames besides the tracked ones."""
+        self.replay = replay
+        """Detections of an earlier run per frame index, used instead of detecting again."""
+        self.recorded: dict[int, tuple[Any, Any, Any]] = {}
         self.plan = plan
         self.tmp = tmp
         self.output_format = output_format
@@ -361,6 +456,8 @@ class _VideoJob:
     def _detections(self, index: int, frame: av.VideoFrame) -> tuple[Any, Any, Any]:
         """This frame's boxes in stored pixels, labels and parents, or (None, None, None) if
         not detected."""
+        if self.replay is not None:
+            return self.replay.get(index, (None, None, None))
         if index % self.options.detect_every != 0:
             return None, None, None
         assert self.tags is not None
@@ -369,6 +466,7 @@ class _VideoJob:
         if self.motion is not None and self.last_boxes is not None:
             if not self.motion.needs_detection(display):
                 self.result.frames_reused += 1
+                self.recorded[index] = self.last_boxes
                 return self.last_boxes
         elif self.motion is not None:
             self.motion.needs_detection(display)
@@ -385,6 +483,7 @@ class _VideoJob:
         stored = self.transform.boxes_to_stored(boxes, frame.width, frame.height)
         self.result.frames_detected += 1
         self.last_boxes = (stored, labels, parents)
+        self.recorded[index] = self.last_boxes
         return stored, labels, parents
 
     # -- output ------------------------------------------------------------------------------
@@ -455,8 +554,13 @@ class _VideoJob:
     def _emit(self, fb: FrameBoxes) -> None:
         frame = self.pending.popleft()
         assert self.tags is not None
-        inside = _in_frame(fb.boxes, frame.width, frame.height)
-        boxes, extended = fb.boxes[inside], fb.extended[inside]
+        boxes, extended = fb.boxes, fb.extended
+        added = self.extra.get(fb.index)
+        if added is not None:
+            boxes = np.concatenate([boxes, added]).astype(np.float32)
+            extended = np.concatenate([extended, np.zeros(len(added), np.bool_)])
+        inside = _in_frame(boxes, frame.width, frame.height)
+        boxes, extended = boxes[inside], extended[inside]
         if len(boxes):
             with self.timer("convert_s"):
                 rgb = to_rgb(frame, self.tags)

@@ -185,6 +185,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "every frame); tracks are extended and gaps filled so a miss shows nothing",
     )
     video.add_argument(
+        "--verify-video",
+        action="store_true",
+        help="decode each written video and run the detectors on every frame at the "
+        "reporting threshold; hide what they still find (re-encoding can push a near-miss "
+        "over the threshold) in up to 2 re-runs, else fail the file; costs about one "
+        "detection per frame more",
+    )
+    video.add_argument(
         "--motion-threshold",
         type=float,
         metavar="G",
@@ -270,6 +278,7 @@ def run_redact(args: argparse.Namespace) -> int:
             crf=args.crf,
             preset=args.preset,
             detect_every=args.detect_every,
+            verify_video=args.verify_video,
             motion_threshold=args.motion_threshold,
             icc=args.icc,
             orientation=args.orientation,
