@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 from numpy.typing import NDArray
 
 from fastredact.errors import ResidualDetection
 from fastredact.video import CHECK_PASSES, VideoOptions, redact_video
+from fastredact.video_check import residual_boxes
+from fastredact.video_display import DisplayTransform
+from fastredact.video_frames import ColourTags
 from tests.videoclips import (
     BRIGHT,
     SQUARE,
@@ -35,6 +39,11 @@ class Always:
     def detect(self, rgb: NDArray[np.uint8]) -> Dets:
         self.calls += 1
         return Dets(np.array([[10, 10, 30, 30]], np.float32))
+
+
+def first_frame(path: Path) -> av.VideoFrame:
+    with av.open(str(path)) as container:
+        return next(container.decode(video=0))
 
 
 def bright_square_frames(path: Path) -> list[int]:
@@ -74,7 +83,9 @@ def test_what_the_check_finds_is_hidden_in_a_rerun(tmp_path: Path) -> None:
     assert result.passes == 2
     assert result.boxes_added_by_check == 4
     assert detector.calls == 10  # the re-run replays the first run's detections
-    assert check.calls == 20  # every frame of both outputs
+    # every frame of the first output; of the second, those that decode differently
+    assert 10 + 4 <= check.calls <= 20
+    assert result.frames_checked == check.calls
     assert result.frames == 10 and result.frames_detected == 10
     assert "check_s" in result.timings
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mp4", "plain.mp4"]
@@ -109,3 +120,17 @@ def test_a_check_that_never_passes_fails_closed(tmp_path: Path) -> None:
         )
     assert check.calls == 4 * CHECK_PASSES
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]  # no output, no temp file
+
+
+def test_frames_identical_to_a_checked_output_are_not_checked_again(tmp_path: Path) -> None:
+    src = make_square_clip(tmp_path / "in.mp4", frames=6)
+    other = make_square_clip(tmp_path / "still.mp4", frames=6, still=True)
+    check = SquareDetector()
+    identity, tags = DisplayTransform(), ColourTags.of(first_frame(src))
+    found, checked = residual_boxes(src, check, identity, tags)
+    assert checked == 6 and sorted(found) == list(range(6))
+    found, checked = residual_boxes(src, check, identity, tags, previous=src, recheck={4})
+    assert checked == 1 and sorted(found) == [4]
+    # a different earlier file: only its first frame (the square's start) is the same
+    found, checked = residual_boxes(src, check, identity, tags, previous=other)
+    assert checked == 5 and sorted(found) == [1, 2, 3, 4, 5]

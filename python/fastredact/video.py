@@ -110,6 +110,8 @@ class VideoResult:
     """Runs over the source: more than 1 when the output check found something to hide."""
     boxes_added_by_check: int = 0
     """Boxes the output check found and the last run hid (0 without a check)."""
+    frames_checked: int = 0
+    """Output frames the check ran the detectors on, over all runs (0 without a check)."""
     frames_with_guesses: int = 0
     """Frames holding a box that is a guess (a track's box copied beyond its first or last
     detection): the frames the redactor is asked to check again."""
@@ -138,6 +140,7 @@ class VideoResult:
             "tracks": self.tracks,
             "passes": self.passes,
             "boxes_added_by_check": self.boxes_added_by_check,
+            "frames_checked": self.frames_checked,
             "width": self.width,
             "height": self.height,
             "duration_s": round(self.duration_s, 6),
@@ -228,35 +231,61 @@ class _Run:
 
 
 def _checked(run: _Run, check: FrameDetector, progress: ProgressCallback | None) -> VideoResult:
-    """Run, check the output, re-run hiding what the check found; see :func:`redact_video`."""
-    first: VideoResult | None = None
-    timings: dict[str, float] = {}
-    residual: dict[int, NDArray[np.float32]] = {}
-    for attempt in range(1, CHECK_PASSES + 1):
-        result = run.once(progress if attempt == 1 else None)
-        first = first or result
-        job = run.last
-        assert job is not None and job.tags is not None
-        started = time.perf_counter()
-        residual = residual_boxes(run.tmp, check, job.transform, job.tags)
-        result.timings["check_s"] = time.perf_counter() - started
-        for stage, seconds in result.timings.items():
-            timings[stage] = timings.get(stage, 0.0) + seconds
-        if not residual:
-            result.passes = attempt
-            result.frames_detected = first.frames_detected
-            result.frames_reused = first.frames_reused
-            result.boxes_added_by_check = sum(len(b) for b in run.extra.values())
-            result.timings = timings
-            return result
-        run.add(residual)
-        if run.replay is None:
-            run.replay = job.recorded
-    frames = sorted(residual)
+    """Run, check the output, re-run hiding what the check found; see :func:`redact_video`.
+    A re-run's output is checked only where it differs from the run before (the earlier
+    file is kept beside it until then)."""
+    with _temporary_beside(run.tmp) as earlier:
+        first: VideoResult | None = None
+        timings: dict[str, float] = {}
+        residual: dict[int, NDArray[np.float32]] = {}
+        checked = 0
+        for attempt in range(1, CHECK_PASSES + 1):
+            result = run.once(progress if attempt == 1 else None)
+            first = first or result
+            job = run.last
+            assert job is not None and job.tags is not None
+            started = time.perf_counter()
+            residual, frames = residual_boxes(
+                run.tmp,
+                check,
+                job.transform,
+                job.tags,
+                previous=earlier if attempt > 1 else None,
+                recheck=set(residual),
+            )
+            checked += frames
+            result.timings["check_s"] = time.perf_counter() - started
+            for stage, seconds in result.timings.items():
+                timings[stage] = timings.get(stage, 0.0) + seconds
+            if not residual:
+                result.passes = attempt
+                result.frames_checked = checked
+                result.frames_detected = first.frames_detected
+                result.frames_reused = first.frames_reused
+                result.boxes_added_by_check = sum(len(b) for b in run.extra.values())
+                result.timings = timings
+                return result
+            run.add(residual)
+            if run.replay is None:
+                run.replay = job.recorded
+            os.replace(run.tmp, earlier)
+    frames_left = sorted(residual)
     raise ResidualDetection(
-        f"the output still shows a detection on {len(frames)} frame(s) (first: frame "
-        f"{frames[0]}) after {CHECK_PASSES} runs; nothing written"
+        f"the output still shows a detection on {len(frames_left)} frame(s) (first: frame "
+        f"{frames_left[0]}) after {CHECK_PASSES} runs; nothing written"
     )
+
+
+@contextlib.contextmanager
+def _temporary_beside(path: Path) -> Iterator[Path]:
+    """An empty temporary file's path beside ``path`` (same marker), removed afterwards."""
+    fd, name = tempfile.mkstemp(prefix=f"{path.name}.", suffix=TEMP_MARKER, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(name)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
 
 
 @contextlib.contextmanager

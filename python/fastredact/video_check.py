@@ -11,6 +11,7 @@ will see.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,19 +28,50 @@ __all__ = ["residual_boxes"]
 
 
 def residual_boxes(
-    path: Path, check: Any, transform: DisplayTransform, tags: ColourTags
-) -> dict[int, NDArray[np.float32]]:
-    """``{frame index: boxes (N, 4) in stored pixels}`` of every frame of the video at
-    ``path`` where ``check.detect`` (on the frame as displayed, converted to RGB as the
-    redaction read it) finds anything."""
+    path: Path,
+    check: Any,
+    transform: DisplayTransform,
+    tags: ColourTags,
+    *,
+    previous: Path | None = None,
+    recheck: set[int] | None = None,
+) -> tuple[dict[int, NDArray[np.float32]], int]:
+    """``({frame index: boxes (N, 4) in stored pixels}, frames checked)`` for the video at
+    ``path``: where ``check.detect`` (on the frame as displayed, converted to RGB as the
+    redaction read it) finds anything.
+
+    With ``previous`` (an earlier output of the same video whose frames were all checked and
+    found clean except those in ``recheck``), a frame that decodes to exactly the pixels of
+    the same frame there is known clean and is not detected again."""
     found: dict[int, NDArray[np.float32]] = {}
+    checked = 0
+    recheck = recheck or set()
     try:
-        with contextlib.closing(av.open(str(path))) as container:
+        with contextlib.ExitStack() as stack:
+            container = stack.enter_context(contextlib.closing(av.open(str(path))))
+            earlier: Iterator[Any] = iter(())
+            if previous is not None:
+                old = stack.enter_context(contextlib.closing(av.open(str(previous))))
+                earlier = old.decode(video=0)
             for index, frame in enumerate(container.decode(video=0)):
+                before = next(earlier, None)
+                if before is not None and index not in recheck and _same_pixels(frame, before):
+                    continue
+                checked += 1
                 display = np.ascontiguousarray(transform.to_display(to_rgb(frame, tags)))
                 boxes = np.asarray(check.detect(display).boxes, np.float32).reshape(-1, 4)
                 if len(boxes):
                     found[index] = transform.boxes_to_stored(boxes, frame.width, frame.height)
     except av.error.FFmpegError as exc:
         raise FastRedactError(f"cannot read back the written video: {exc}") from None
-    return found
+    return found, checked
+
+
+def _same_pixels(a: av.VideoFrame, b: av.VideoFrame) -> bool:
+    """Whether two decoded frames hold the same stored samples (False when unsure)."""
+    if (a.format.name, a.width, a.height) != (b.format.name, b.width, b.height):
+        return False
+    try:
+        return bool(np.array_equal(a.to_ndarray(), b.to_ndarray()))
+    except (ValueError, av.error.FFmpegError):  # a pixel format numpy cannot hold
+        return False
