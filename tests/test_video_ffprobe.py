@@ -75,8 +75,11 @@ def test_dirty_mp4_leaves_nothing_ffprobe_can_see(ffprobe: str, tmp_path: Path) 
     src = make_dirty_mp4(tmp_path / "dirty.mp4")
     before = probe(ffprobe, src)
     text = json.dumps(before)
-    # The probe does see what the source carries, so a clean report means something.
-    assert all(value in text for value in PRIVATE.values())
+    # The probe does see what the source carries, so a clean report means something (the
+    # MP4 muxer itself drops make/model and replaces the encoder tag).
+    for key in ("title", "location", "creation_time", "comment"):
+        assert PRIVATE[key] in text, key
+    assert "Alice birthday" in text  # the chapter title
     assert {"subtitle", "data"} <= {s["codec_type"] for s in before["streams"]}
     assert before["chapters"]
     dst = tmp_path / "out.mp4"
@@ -84,7 +87,7 @@ def test_dirty_mp4_leaves_nothing_ffprobe_can_see(ffprobe: str, tmp_path: Path) 
     after = probe(ffprobe, dst)
     assert_clean(after)
     text = json.dumps(after)
-    for value in (*PRIVATE.values(), GPS_TEXT, "Alice"):
+    for value in (*PRIVATE.values(), GPS_TEXT, "Alice", "2024-05-01"):
         assert value not in text
     assert [s["codec_type"] for s in after["streams"]] == ["video", "audio"]
 
