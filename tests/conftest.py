@@ -9,6 +9,7 @@ folder is an error: CI must never pass by skipping.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -41,4 +42,15 @@ def shared_file(shared_data: Path, relative: str) -> Path:
     path = shared_data / relative
     if not path.is_file():
         raise FileNotFoundError(f"expected shared fixture {path} is missing")
+    return path
+
+
+def reference_tool(name: str, debian_package: str) -> str:
+    """The path of an independent reference program, or a skip when it is not installed
+    (a failure under CI, which installs it: ``.ci/run``)."""
+    path = shutil.which(name)
+    if path is None:
+        if REQUIRE_SHARED_DATA:
+            pytest.fail(f"{name} is required in CI (apt-get install {debian_package})")
+        pytest.skip(f"{name} not installed (apt-get install {debian_package})")
     return path

@@ -4,7 +4,6 @@ allowlist in ``exiftool -j -G1 -a -u``; every fixture we do not strip is refused
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 
 from fastredact import _core, strip_metadata
 from fastredact.errors import UnsupportedFormat
-from tests.conftest import REQUIRE_SHARED_DATA
+from tests.conftest import reference_tool
 
 FOLDERS = ("exiftool", "mat2", "exif-samples", "img-parts", "exif-rs", "little_exif")
 LOSSLESS = {"jpeg", "png", "webp", "gif"}
@@ -133,12 +132,7 @@ def exiftool_records(paths: list[Path]) -> list[dict[str, object]]:
 
 @pytest.fixture(scope="module")
 def exiftool() -> str:
-    path = shutil.which("exiftool")
-    if path is None:
-        if REQUIRE_SHARED_DATA:
-            pytest.fail("exiftool is required in CI (apt-get install libimage-exiftool-perl)")
-        pytest.skip("exiftool not installed (apt-get install libimage-exiftool-perl)")
-    return path
+    return reference_tool("exiftool", "libimage-exiftool-perl")
 
 
 def shared_inputs(shared_data: Path) -> list[Path]:

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 
 from fastredact.video import VideoOptions, redact_video
-from tests.conftest import REQUIRE_SHARED_DATA, shared_file
+from tests.conftest import reference_tool, shared_file
 from tests.videoclips import GPS_TEXT, PRIVATE, NullDetector, fill_black, make_dirty_mp4
 
 FAST = VideoOptions(preset="ultrafast")
@@ -33,12 +32,7 @@ REAL = [
 
 @pytest.fixture(scope="module")
 def ffprobe() -> str:
-    path = shutil.which("ffprobe")
-    if path is None:
-        if REQUIRE_SHARED_DATA:
-            pytest.fail("ffprobe is required in CI (apt-get install ffmpeg)")
-        pytest.skip("ffprobe not installed (apt-get install ffmpeg)")
-    return path
+    return reference_tool("ffprobe", "ffmpeg")
 
 
 def probe(ffprobe: str, path: Path) -> dict[str, Any]:
