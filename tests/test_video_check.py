@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from fastredact.errors import ResidualDetection
+from fastredact.errors import CorruptInput, ResidualDetection
 from fastredact.video import CHECK_PASSES, VideoOptions, redact_video
 from fastredact.video_check import residual_boxes
 from fastredact.video_display import DisplayTransform
@@ -134,3 +134,18 @@ def test_frames_identical_to_a_checked_output_are_not_checked_again(tmp_path: Pa
     # a different earlier file: only its first frame (the square's start) is the same
     found, checked = residual_boxes(src, check, identity, tags, previous=other)
     assert checked == 5 and sorted(found) == [1, 2, 3, 4, 5]
+
+
+def test_an_unreadable_input_creates_nothing_beside_the_destination(tmp_path: Path) -> None:
+    src = tmp_path / "broken.mp4"
+    src.write_bytes(b"\x00\x00\x00\x18ftypisom" + b"\x00" * 40)
+    with pytest.raises(CorruptInput):
+        redact_video(
+            src,
+            tmp_path / "sub" / "out.mp4",
+            detector=NullDetector(),
+            redact_frame=fill_black,
+            options=FAST,
+            check=SquareDetector(),
+        )
+    assert not (tmp_path / "sub").exists()  # no temporary file, not even its folder

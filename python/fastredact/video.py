@@ -179,10 +179,15 @@ def redact_video(
     src_path, dst_path = Path(src), Path(dst)
     output_format = output_format_for(dst_path, options.container)
     started = time.perf_counter()
-    check_top_level_boxes(src_path, sniff_video(_head(src_path)) or "")
-    with _atomic_destination(dst_path) as tmp:
-        run = _Run(src_path, tmp, output_format, options, detector, redact_frame)
-        result = run.once(progress) if check is None else _checked(run, check, progress)
+    # The input is opened, its structure checked and its streams planned before anything is
+    # created beside dst (an unreadable file leaves no temporary file and no folder).
+    with contextlib.closing(open_input(src_path)) as inp:
+        check_top_level_boxes(src_path, sniff_video(_head(src_path)) or "")
+        plan = plan_streams(inp, audio=options.audio, output_format=output_format)
+        with _atomic_destination(dst_path) as tmp:
+            run = _Run(src_path, tmp, output_format, options, detector, redact_frame)
+            run.opened = (inp, plan)
+            result = run.once(progress) if check is None else _checked(run, check, progress)
     result.timings["total_s"] = time.perf_counter() - started
     return result
 
@@ -205,6 +210,7 @@ class _Run:
     extra: dict[int, NDArray[np.float32]] = field(default_factory=dict)
     replay: dict[int, tuple[Any, Any, Any]] | None = None
     last: _VideoJob | None = None
+    opened: tuple[av.container.InputContainer, StreamPlan] | None = None
 
     def add(self, boxes: dict[int, NDArray[np.float32]]) -> None:
         """Hide ``boxes`` too on their frames in the next runs."""
@@ -213,21 +219,35 @@ class _Run:
             self.extra[index] = found if before is None else np.concatenate([before, found])
 
     def once(self, progress: ProgressCallback | None) -> VideoResult:
+        """One run: the first on the input :func:`redact_video` opened, a re-run on the
+        source opened again."""
+        if self.opened is not None:
+            inp, plan = self.opened
+            self.opened = None  # closed by redact_video
+            return self._run(inp, plan, progress)
         with contextlib.closing(open_input(self.src)) as inp:
             plan = plan_streams(inp, audio=self.options.audio, output_format=self.output_format)
-            job = _VideoJob(
-                inp,
-                plan,
-                self.tmp,
-                self.output_format,
-                self.options,
-                self.detector,
-                self.redact_frame,
-                extra=self.extra,
-                replay=self.replay,
-            )
-            self.last = job
-            return job.run(progress)
+            return self._run(inp, plan, progress)
+
+    def _run(
+        self,
+        inp: av.container.InputContainer,
+        plan: StreamPlan,
+        progress: ProgressCallback | None,
+    ) -> VideoResult:
+        job = _VideoJob(
+            inp,
+            plan,
+            self.tmp,
+            self.output_format,
+            self.options,
+            self.detector,
+            self.redact_frame,
+            extra=self.extra,
+            replay=self.replay,
+        )
+        self.last = job
+        return job.run(progress)
 
 
 def _checked(run: _Run, check: FrameDetector, progress: ProgressCallback | None) -> VideoResult:
