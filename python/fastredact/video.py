@@ -187,6 +187,7 @@ def redact_video(
         with _atomic_destination(dst_path) as tmp:
             run = _Run(src_path, tmp, output_format, options, detector, redact_frame)
             run.opened = (inp, plan)
+            run.record = check is not None  # a re-run replays the first run's detections
             result = run.once(progress) if check is None else _checked(run, check, progress)
     result.timings["total_s"] = time.perf_counter() - started
     return result
@@ -211,6 +212,7 @@ class _Run:
     replay: dict[int, tuple[Any, Any, Any]] | None = None
     last: _VideoJob | None = None
     opened: tuple[av.container.InputContainer, StreamPlan] | None = None
+    record: bool = False
 
     def add(self, boxes: dict[int, NDArray[np.float32]]) -> None:
         """Hide ``boxes`` too on their frames in the next runs."""
@@ -245,6 +247,7 @@ class _Run:
             self.redact_frame,
             extra=self.extra,
             replay=self.replay,
+            record=self.record and self.replay is None,
         )
         self.last = job
         return job.run(progress)
@@ -287,6 +290,7 @@ def _checked(run: _Run, check: FrameDetector, progress: ProgressCallback | None)
                 return result
             run.add(residual)
             if run.replay is None:
+                assert job.recorded is not None
                 run.replay = job.recorded
             os.replace(run.tmp, earlier)
     frames_left = sorted(residual)
@@ -358,13 +362,16 @@ class _VideoJob:
         *,
         extra: dict[int, NDArray[np.float32]] | None = None,
         replay: dict[int, tuple[Any, Any, Any]] | None = None,
+        record: bool = False,
     ) -> None:
         self.inp = inp
         self.extra = extra or {}
         """Boxes (stored pixels) to hide on given output frames besides the tracked ones."""
         self.replay = replay
         """Detections of an earlier run per frame index, used instead of detecting again."""
-        self.recorded: dict[int, tuple[Any, Any, Any]] = {}
+        self.recorded: dict[int, tuple[Any, Any, Any]] | None = {} if record else None
+        """This run's detections per frame index, kept only when asked (``record``): it grows
+        with the video's length."""
         self.plan = plan
         self.tmp = tmp
         self.output_format = output_format
@@ -515,7 +522,7 @@ class _VideoJob:
         if self.motion is not None and self.last_boxes is not None:
             if not self.motion.needs_detection(display):
                 self.result.frames_reused += 1
-                self.recorded[index] = self.last_boxes
+                self._record(index, self.last_boxes)
                 return self.last_boxes
         elif self.motion is not None:
             self.motion.needs_detection(display)
@@ -532,8 +539,12 @@ class _VideoJob:
         stored = self.transform.boxes_to_stored(boxes, frame.width, frame.height)
         self.result.frames_detected += 1
         self.last_boxes = (stored, labels, parents)
-        self.recorded[index] = self.last_boxes
+        self._record(index, self.last_boxes)
         return stored, labels, parents
+
+    def _record(self, index: int, boxes: tuple[Any, Any, Any]) -> None:
+        if self.recorded is not None:
+            self.recorded[index] = boxes
 
     # -- output ------------------------------------------------------------------------------
 
