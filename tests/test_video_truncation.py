@@ -39,6 +39,22 @@ def make_clip(path: Path, *, codec: str, audio: bool) -> Path:
     return path
 
 
+def make_avi_with_a_repeat(path: Path) -> Path:
+    """40 MJPEG frames in AVI with one tick skipped after frame 10: FFmpeg's AVI muxer then
+    writes an empty chunk there (AVI's "repeat the previous frame"), which the header counts
+    (41 frames) and the demuxer skips."""
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("mjpeg", rate=25)
+        v.width, v.height, v.pix_fmt = 160, 120, "yuvj420p"
+        for i in range(FRAMES):
+            frame = av.VideoFrame.from_ndarray(square_frame(i, 160, 120), format="rgb24")
+            frame = frame.reformat(format="yuvj420p")
+            frame.pts = i + (i >= 10)
+            out.mux(v.encode(frame))
+        out.mux(v.encode(None))
+    return path
+
+
 def _tone(out: av.container.OutputContainer, stream: object, seconds: float) -> None:
     n = int(48000 * seconds)
     samples = (0.1 * np.sin(np.arange(n) / 20)).astype(np.float32)[None, :]
@@ -55,7 +71,11 @@ KINDS = {
     "mkv": (".mkv", "libx264", True),
     "webm": (".webm", "libvpx-vp9", False),
     "mp4": (".mp4", "libx264", True),
+    "avi": (".avi", "mjpeg", False),  # with a repeated frame: see make_avi_with_a_repeat
 }
+
+OUT_SUFFIX = {".avi": ".mkv"}
+"""AVI input is written as Matroska (AVI cannot keep the timestamps)."""
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +83,9 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     folder = tmp_path_factory.mktemp("whole")
     made = {}
     for kind, (suffix, codec, audio) in KINDS.items():
+        if kind == "avi":
+            made[kind] = make_avi_with_a_repeat(folder / "clip.avi").read_bytes()
+            continue
         made[kind] = make_clip(folder / f"clip{suffix}", codec=codec, audio=audio).read_bytes()
     return made
 
@@ -80,7 +103,7 @@ def redact(src: Path, dst: Path) -> object:
 def assert_refused(data: bytes, folder: Path, suffix: str) -> None:
     src = folder / f"cut{suffix}"
     src.write_bytes(data)
-    dst = folder / f"out{suffix}"
+    dst = folder / f"out{OUT_SUFFIX.get(suffix, suffix)}"
     with pytest.raises(CorruptInput) as info:
         redact(src, dst)
     assert "\n" not in str(info.value)
@@ -93,7 +116,19 @@ def test_whole_clips_pass(clips: dict[str, bytes], tmp_path: Path, kind: str) ->
     suffix = KINDS[kind][0]
     src = tmp_path / f"in{suffix}"
     src.write_bytes(clips[kind])
-    assert redact(src, tmp_path / f"out{suffix}").frames == FRAMES  # type: ignore[attr-defined]
+    dst = tmp_path / f"out{OUT_SUFFIX.get(suffix, suffix)}"
+    assert redact(src, dst).frames == FRAMES  # type: ignore[attr-defined]
+
+
+def test_the_avi_clip_has_a_repeated_frame(clips: dict[str, bytes], tmp_path: Path) -> None:
+    """The premise of the "avi" kind: its header counts one frame more than it has packets
+    (a frame count check by packets alone refused this whole file as truncated)."""
+    src = tmp_path / "in.avi"
+    src.write_bytes(clips["avi"])
+    with av.open(str(src)) as container:
+        video = container.streams.video[0]
+        packets = sum(1 for p in container.demux(video) if p.size)
+        assert (video.frames, packets) == (FRAMES + 1, FRAMES)
 
 
 @pytest.mark.parametrize("kind", list(KINDS))

@@ -49,7 +49,12 @@ from fastredact.tracking import FrameBoxes, TemporalCoverage
 from fastredact.video_check import residual_boxes
 from fastredact.video_display import DisplayTransform
 from fastredact.video_frames import ColourTags, from_rgb, to_encoder_format, to_rgb
-from fastredact.video_integrity import DeclaredDuration, LibavProblems, check_top_level_boxes
+from fastredact.video_integrity import (
+    DeclaredDuration,
+    LibavProblems,
+    VideoFrameCount,
+    check_top_level_boxes,
+)
 from fastredact.video_options import VideoOptions
 from fastredact.video_streams import (
     StreamPlan,
@@ -401,7 +406,7 @@ class _VideoJob:
         self.first_pts: int | None = None
         self.end_pts = 0
         self.decoded = 0
-        self.video_packets = 0
+        self.frame_count = VideoFrameCount(inp, plan.video)
         self.last_boxes: tuple[NDArray[np.float32], Any, Any] | None = None
         self.progress: ProgressCallback | None = None
 
@@ -420,10 +425,7 @@ class _VideoJob:
                 problems.check()
             if self.decoded == 0:
                 raise CorruptInput("no video frame could be decoded")
-            if video.frames and self.video_packets < video.frames:
-                raise CorruptInput(
-                    f"truncated: {self.video_packets} of {video.frames} video frames present"
-                )
+            self.frame_count.check()
             for fb in self.coverage.finish():
                 self._emit(fb)
             self._flush_encoder()
@@ -452,8 +454,7 @@ class _VideoJob:
                 continue
             if packet.stream.index != video.index:
                 continue
-            if packet.size:
-                self.video_packets += 1
+            self.frame_count.saw(packet)
             with self.timer("decode_s"):
                 frames = packet.decode()
             problems.check()

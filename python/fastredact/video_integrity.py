@@ -2,7 +2,7 @@
 
 A truncated or damaged file must fail (fail closed), but FFmpeg's demuxers often just stop
 early: the Matroska demuxer logs "File ended prematurely" and then reports a clean end of
-file, and decoders conceal damaged slices with a warning. Three independent checks:
+file, and decoders conceal damaged slices with a warning. Four independent checks:
 
 - :class:`LibavProblems` captures FFmpeg's log messages on the thread doing the demuxing and
   decoding. Any message at ``ERROR`` level or worse, from any component, and any
@@ -12,6 +12,8 @@ file, and decoders conceal damaged slices with a warning. Three independent chec
 - :func:`check_top_level_boxes` (MP4 / MOV / AVI / Matroska / WebM): the top-level boxes must
   tile the file;
   a file cut inside its trailing index or metadata decodes completely but is not whole.
+- :class:`VideoFrameCount` compares the frames the header counts with the video packets
+  demuxed (MP4, AVI and others that store a count);
 - :class:`DeclaredDuration` compares the container's declared duration (Matroska / WebM
   Segment Duration) with the end of what was demuxed; a file cut at a cluster boundary ends
   cleanly for the demuxer but short of its declared length.
@@ -32,7 +34,7 @@ import av.logging
 from fastredact.errors import CorruptInput
 from fastredact.ffmpeg_log import capture_messages, one_line
 
-__all__ = ["DeclaredDuration", "LibavProblems", "check_top_level_boxes"]
+__all__ = ["DeclaredDuration", "LibavProblems", "VideoFrameCount", "check_top_level_boxes"]
 
 DURATION_SLACK_S = 0.002
 """Rounding allowed between the declared and the demuxed end (Matroska stores ms)."""
@@ -72,6 +74,47 @@ class LibavProblems:
         if level <= av.logging.ERROR:
             return True
         return level <= av.logging.WARNING and name == self.decoder
+
+
+class VideoFrameCount:
+    """The video frames demuxed, against the count in the file's header (``stream.frames``,
+    0 when the container stores none).
+
+    Every non-empty video packet is a frame. AVI also marks a repeated frame (FFmpeg writes
+    one wherever a variable-rate source skips a tick of the constant-rate output) with an
+    empty chunk, which the header counts but FFmpeg's demuxer never returns; AVI timestamps
+    count frames (the stream's time base is one frame period), so there the span of the
+    packets' timestamps counts the frames, repeated ones included."""
+
+    def __init__(
+        self, container: av.container.InputContainer, stream: av.video.stream.VideoStream
+    ) -> None:
+        self.declared = int(stream.frames or 0)
+        self.by_timestamps = container.format.name == "avi"
+        self.packets = 0
+        self._first: int | None = None
+        self._end = 0
+
+    def saw(self, packet: av.Packet[Any]) -> None:
+        """Record one demuxed packet of the video stream."""
+        if not packet.size:
+            return  # the demuxer's end-of-stream marker
+        self.packets += 1
+        if packet.pts is not None:
+            self._first = packet.pts if self._first is None else min(self._first, packet.pts)
+            self._end = max(self._end, packet.pts + max(int(packet.duration or 0), 1))
+
+    def present(self) -> int:
+        """The frames the packets hold."""
+        if not self.by_timestamps or self._first is None:
+            return self.packets
+        return max(self.packets, self._end - self._first)
+
+    def check(self) -> None:
+        """Raise :class:`CorruptInput` when fewer frames were demuxed than the header counts."""
+        present = self.present()
+        if self.declared and present < self.declared:
+            raise CorruptInput(f"truncated: {present} of {self.declared} video frames present")
 
 
 class DeclaredDuration:
