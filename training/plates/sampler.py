@@ -57,6 +57,7 @@ def _add_plate(
     width: float,
     squash: float,
     real: tuple[list[np.ndarray], float] = ([], 0.0),
+    styles: tuple[synth.Style, ...] = synth.STYLES,
 ) -> np.ndarray:
     """Paste one plate (a real one from ``real = (bank, share)`` with probability ``share``
     when one fits, else a rendered one), degraded; returns its axis-aligned box."""
@@ -65,7 +66,7 @@ def _add_plate(
     if bank and rng.random() < share:
         chosen = _real_plate(rng, bank, width)
     if chosen is None:
-        plate = synth.degrade_plate(rng, synth.render_plate(rng))
+        plate = synth.degrade_plate(rng, synth.render_plate(rng, styles))
         aspect = plate.shape[1] / plate.shape[0]
     else:
         plate, aspect = chosen
@@ -124,6 +125,7 @@ class Sampler:
         backgrounds: list[np.ndarray],
         crop: int = 256,
         real_plate_share: float = 0.0,
+        styles: tuple[synth.Style, ...] = synth.STYLES,
     ):
         self.photos = photos
         self.backgrounds = backgrounds
@@ -131,6 +133,7 @@ class Sampler:
         self.real_fraction = 0.55
         # Share of pasted plates that are real train-split plates rather than rendered ones.
         self.real_plates = (plate_crops(photos) if real_plate_share > 0 else [], real_plate_share)
+        self.styles = styles  # of the rendered plates
 
     def __call__(self, rng: np.random.Generator) -> Sample:
         if rng.random() < self.real_fraction:
@@ -197,7 +200,7 @@ class Sampler:
             cx = (vx0 + vx1) / 2 + rng.uniform(-0.2, 0.2) * vw
             cy = vy0 + rng.uniform(0.55, 0.9) * vh
             width = vw * rng.uniform(0.15, 0.35)
-            box = _add_plate(rng, image, (cx, cy), width, 1.0, self.real_plates)
+            box = _add_plate(rng, image, (cx, cy), width, 1.0, self.real_plates, self.styles)
             (out if box[3] - box[1] <= 110 else too_big).append(box)
         as_array = [np.array(b, np.float32).reshape(-1, 4) for b in (out, too_big)]
         return as_array[0], as_array[1]
@@ -215,7 +218,9 @@ class Sampler:
             aspect = rng.uniform(1.2, 5.0)
             centre = (rng.uniform(0, self.crop), rng.uniform(0, self.crop))
             squash = rng.uniform(0.55, 1.1)
-            box = _add_plate(rng, image, centre, height * aspect, squash, self.real_plates)
+            box = _add_plate(
+                rng, image, centre, height * aspect, squash, self.real_plates, self.styles
+            )
             if _overlaps(box, np.array(placed, np.float32).reshape(-1, 4)):
                 clashing.append(box)
             else:

@@ -49,6 +49,12 @@ STYLES = (
     Style(aspect=(1.2, 1.8), rows=2, band=False),
     Style(aspect=(1.8, 2.4), rows=2, band=False),
 )
+SQUARE_STYLES = (
+    Style(aspect=(0.8, 1.1), rows=2, band=False),
+    Style(aspect=(1.0, 1.3), rows=2, band=False),
+)
+"""Near-square two-row plates (motorcycles, some US and Asian plates); ``train.py
+--square-plates`` adds them to :data:`STYLES` (the shipped model was trained without)."""
 BACKGROUNDS = (
     ((235, 235, 230), (15, 15, 20)),
     ((245, 200, 20), (10, 10, 10)),
@@ -98,9 +104,9 @@ def _draw_row(
     draw.text((cx, cy), text, fill=colour, font=font)
 
 
-def render_plate(rng: np.random.Generator) -> np.ndarray:
-    """One flat plate as an RGB uint8 image of height RENDER_HEIGHT."""
-    style = STYLES[int(rng.integers(0, len(STYLES)))]
+def render_plate(rng: np.random.Generator, styles: tuple[Style, ...] = STYLES) -> np.ndarray:
+    """One flat plate in one of ``styles`` as an RGB uint8 image of height RENDER_HEIGHT."""
+    style = styles[int(rng.integers(0, len(styles)))]
     background, ink = BACKGROUNDS[int(rng.integers(0, len(BACKGROUNDS)))]
     jitter = rng.integers(-20, 21, 3)
     background = tuple(int(np.clip(c + j, 0, 255)) for c, j in zip(background, jitter, strict=True))

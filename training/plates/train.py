@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import synth
 import torch
 import torch.nn.functional as F
 from data import Photo, load_backgrounds, load_split, load_train_photos
@@ -181,6 +182,12 @@ def parse_args() -> argparse.Namespace:
         "0 renders every pasted plate, as the first shipped model was trained)",
     )
     parser.add_argument(
+        "--square-plates",
+        action="store_true",
+        help="also render near-square two-row plates (aspect 0.8-1.3: motorcycles, some US "
+        "and Asian plates); the shipped model was trained without",
+    )
+    parser.add_argument(
         "--init",
         type=Path,
         default=None,
@@ -211,7 +218,14 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     photos = load_train_photos()
     backgrounds = load_backgrounds()
-    sampler = Sampler(photos, backgrounds, crop=args.crop, real_plate_share=args.real_plate_share)
+    styles = synth.STYLES + (synth.SQUARE_STYLES if args.square_plates else ())
+    sampler = Sampler(
+        photos,
+        backgrounds,
+        crop=args.crop,
+        real_plate_share=args.real_plate_share,
+        styles=styles,
+    )
     valid = [
         (np.asarray(Image.open(path).convert("RGB")), plates)
         for path, plates, _ in load_split("valid")
