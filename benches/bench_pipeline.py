@@ -17,6 +17,10 @@ its own interpreter start, imports and model load):
   deface), N = 1 and 2: onnxruntime intra-op threads x workers = cores; and ``--workers 1
   --threads 1``, one core's worth, the base of the scaling ratio (on 2 cores, ``--workers 1``
   alone already runs the detector on both);
+- the same CLI at 2 workers with the verification pass (the second detection over every
+  redacted photo's changed tiles) switched off by patching ``VERIFY_ROUNDS`` (there is no
+  option for it): not a mode anyone should run, the bound on what dropping that safety
+  pass would buy;
 - deface 1.5.0's CLI ``deface DIR --thresh T`` in its own virtual environment
   (:mod:`deface_env`), on a copy of the folder (it writes ``*_anonymized.*`` beside its
   inputs).
@@ -180,16 +184,35 @@ def _faces_in_manifest(
     return boxes, ok
 
 
-@pytest.mark.parametrize(("workers", "threads"), [(1, 1), (1, None), (2, None)])
+UNVERIFIED = """
+import sys
+import fastredact.redaction_steps as steps
+steps.VERIFY_ROUNDS = 0
+from fastredact.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+"""fastredact's CLI with the verification pass switched off (no such option exists): the
+bench's bound on what dropping that safety pass would gain, not a mode to run."""
+
+
+@pytest.mark.parametrize(
+    ("workers", "threads", "verified"),
+    [(1, 1, True), (1, None, True), (2, None, True), (2, None, False)],
+)
 def test_fastredact(
-    benchmark: Any, photos: Path, tmp_path: Path, workers: int, threads: int | None
+    benchmark: Any,
+    photos: Path,
+    tmp_path: Path,
+    workers: int,
+    threads: int | None,
+    verified: bool,
 ) -> None:
     out, manifest = tmp_path / "out", tmp_path / "manifest.jsonl"
     images = sum(1 for _ in photos.iterdir())
+    program = ["-m", "fastredact"] if verified else ["-c", UNVERIFIED]
     command = [
         sys.executable,
-        "-m",
-        "fastredact",
+        *program,
         "redact",
         str(photos),
         "-o",
@@ -206,6 +229,7 @@ def test_fastredact(
     ]
     name = f"fastredact {workers} worker{'s' if workers > 1 else ''}"
     name += f", {threads} thread" if threads else ""
+    name += "" if verified else ", verification off (bound)"
     _timed(name, images, benchmark, lambda: subprocess.run(command, check=True))
     boxes, ok = _faces_in_manifest(manifest, THRESHOLD)
     assert ok == images, f"{images - ok} photos were not redacted"
