@@ -234,6 +234,28 @@ def test_cli_exit_codes_and_refusals(shared_data: Path, tmp_path: Path) -> None:
     assert "bad.jpg" in some.stderr and "Traceback" not in some.stderr
 
 
+def test_a_file_name_with_control_characters_fails_on_one_printed_line(tmp_path: Path) -> None:
+    """A newline or a terminal escape in a failing file's name is printed escaped: the error
+    stays one line (and cannot recolour or rewrite the user's terminal)."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "bad\nname\x1b[2J.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a JPEG")
+    command = [sys.executable, "-m", "fastredact", "redact", str(src), "-o", str(tmp_path / "out")]
+    done = subprocess.run(
+        [*command, "--no-progress", "--workers", "1"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 2, lines  # the file's error, then the summary
+    assert lines[0].startswith("fastredact: bad\\nname\\x1b[2J.jpg: CorruptInput: ")
+    assert "\x1b" not in done.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.jpg"))
+
+
 def test_kill_mid_run_leaves_no_partial_output(shared_data: Path, tmp_path: Path) -> None:
     src = tmp_path / "in"
     src.mkdir()

@@ -25,6 +25,7 @@ __all__ = [
     "display",
     "iter_inputs",
     "output_path_for",
+    "printable",
 ]
 
 MAX_INPUT_BYTES = 4 * 1024**3
@@ -34,6 +35,16 @@ MAX_INPUT_BYTES = 4 * 1024**3
 def display(path: Path) -> str:
     """A printable form of any path, including file names that are not valid UTF-8."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+_CONTROL_ESCAPES = {code: repr(chr(code))[1:-1] for code in [*range(0x20), *range(0x7F, 0xA0)]}
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped as Python writes them (``\\n``,
+    ``\\x1b``, …), so a file name holding a newline or a terminal escape still prints as
+    one harmless line."""
+    return text.translate(_CONTROL_ESCAPES)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 from fastredact.commands import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
 from fastredact.cpus import usable_cpus
 from fastredact.imageio import DEFAULT_MAX_PIXELS
-from fastredact.inputs import check_outdir_outside_inputs
+from fastredact.inputs import check_outdir_outside_inputs, printable
 from fastredact.options import MODES, OUTPUT_FORMATS, SHAPES, RedactOptions
 from fastredact.regions import DEFAULT_MASK_SCALE
 from fastredact.video_options import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
@@ -341,12 +341,14 @@ def _report(results, *, progress: bool, frames=None) -> int:  # type: ignore[no-
             if result.video is not None and result.status == "ok":
                 video_frames += result.frames or 0
             if result.status == "failed":
-                bar.write(f"fastredact: {result.path}: {result.error}", file=sys.stderr)
+                line = printable(f"{result.path}: {result.error}")
+                bar.write(f"fastredact: {line}", file=sys.stderr)
             elif (
                 result.status == "skipped" and result.error and "UnsupportedFormat" in result.error
             ):
                 bar.write(
-                    f"fastredact: skipped {result.path}: not a photo or video", file=sys.stderr
+                    f"fastredact: skipped {printable(result.path)}: not a photo or video",
+                    file=sys.stderr,
                 )
             bar.update(1)
             bar.set_postfix(objects=objects, failed=counts["failed"], refresh=False)

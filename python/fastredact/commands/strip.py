@@ -11,7 +11,7 @@ from typing import Any
 from tqdm import tqdm
 
 from fastredact.commands import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
-from fastredact.inputs import check_outdir_outside_inputs
+from fastredact.inputs import check_outdir_outside_inputs, display, printable
 from fastredact.strip import strip_files
 
 __all__ = ["register", "run"]
@@ -169,7 +169,8 @@ def run(args: argparse.Namespace) -> int:
                 if result.error is not None:
                     failed += 1
                     cause = str(result.error) or type(result.error).__name__
-                    tqdm.write(f"fastredact strip: {result.src}: {cause}", file=sys.stderr)
+                    line = printable(f"{display(result.src)}: {cause}")
+                    tqdm.write(f"fastredact strip: {line}", file=sys.stderr)
                 else:
                     done += 1
                     removed_bytes += result.removed_bytes
