@@ -89,7 +89,24 @@ def test_same_output_name_twice_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "b" / "p.jpg").write_bytes(b"2")
     items = list(iter_inputs([tmp_path / "a" / "p.jpg", tmp_path / "b" / "p.jpg"], tmp_path))
     assert items[0].error is None
-    assert items[1].error is not None and "same output path" in items[1].error
+    assert items[1].error == f"its output path p.jpg is already taken by {tmp_path / 'a' / 'p.jpg'}"
+
+
+def test_an_output_collision_names_the_earlier_input_from_a_folder(tmp_path: Path) -> None:
+    for folder in ("one", "two"):
+        (tmp_path / folder / "sub").mkdir(parents=True)
+        (tmp_path / folder / "sub" / "p.jpg").write_bytes(folder.encode())
+    (tmp_path / "two" / "sub" / "q.jpg").write_bytes(b"q")
+    items = list(iter_inputs([tmp_path / "one", tmp_path / "two"], tmp_path / "out"))
+    errors = {str(i.path.relative_to(tmp_path)): i.error for i in items}
+    earlier = tmp_path / "one" / "sub" / "p.jpg"
+    assert errors == {
+        os.path.join("one", "sub", "p.jpg"): None,
+        os.path.join("two", "sub", "p.jpg"): (
+            f"its output path {os.path.join('sub', 'p.jpg')} is already taken by {earlier}"
+        ),
+        os.path.join("two", "sub", "q.jpg"): None,
+    }
 
 
 def test_outdir_inside_input_is_refused(tmp_path: Path) -> None:
