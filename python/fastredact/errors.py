@@ -15,6 +15,7 @@ __all__ = [
     "InternalError",
     "LimitExceeded",
     "ModelNotFound",
+    "OutputCollision",
     "ResidualDetection",
     "UnsupportedFormat",
 ]
@@ -42,6 +43,12 @@ class ModelNotFound(FastRedactError):
 
 class DetectorError(FastRedactError):
     """A detector failed to load or to run."""
+
+
+class OutputCollision(FastRedactError):
+    """Another input of the run already holds this input's output path (same name from two
+    input folders, a format change, or names differing only in case on a filesystem that
+    ignores case); nothing is written for this input."""
 
 
 class ResidualDetection(FastRedactError):

@@ -11,12 +11,13 @@ import hashlib
 import os
 import stat
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from fastredact.errors import CorruptInput, FastRedactError, LimitExceeded
+from fastredact.output_names import OutputNames
 
 __all__ = [
     "MAX_INPUT_BYTES",
@@ -116,40 +117,31 @@ def check_outdir_outside_inputs(inputs: Iterable[Path], outdir: Path) -> None:
             )
 
 
-class _OutputNames:
-    """The output paths handed out so far, each kept as a 16-byte digest with the index of the
-    input root it came from: a million files cost tens of megabytes, not a million paths."""
-
-    def __init__(self) -> None:
-        self._taken: dict[bytes, int] = {}
-        self._roots: list[Path] = []
-        self._root_index: dict[Path, int] = {}
-
-    def claim(self, item: InputFile) -> Path | None:
-        """Take ``item``'s output path; if an earlier input took it, that input's path."""
-        key = hashlib.blake2b(os.fsencode(item.relative), digest_size=16).digest()
-        earlier = self._taken.get(key)
-        if earlier is not None:
-            return self._roots[earlier] / item.relative
-        index = self._root_index.setdefault(item.root, len(self._roots))
-        if index == len(self._roots):
-            self._roots.append(item.root)
-        self._taken[key] = index
-        return None
-
-
-def iter_inputs(inputs: Iterable[str | os.PathLike[str]], out_root: Path) -> Iterator[InputFile]:
-    """Every input file, lazily, each once; output-name collisions become failed items that
-    name the earlier input holding the output path."""
-    names = _OutputNames()
+def iter_inputs(
+    inputs: Iterable[str | os.PathLike[str]],
+    out_root: Path,
+    *,
+    names: OutputNames | None = None,
+    output_name: Callable[[Path], Path] | None = None,
+) -> Iterator[InputFile]:
+    """Every input file, lazily, each once. Each claims its output path in ``names`` (a fresh
+    :class:`OutputNames` when not given): ``output_name(relative)``, the path relative to
+    ``out_root`` its output is expected at (``relative`` itself by default). An input whose
+    path an earlier one holds becomes a failed item naming that input."""
+    names = names if names is not None else OutputNames()
     for raw in _expand_stdin(inputs):
         for item in _walk(Path(raw)):
-            if item.error is None and (earlier := names.claim(item)) is not None:
+            if item.error is not None:
+                yield item
+                continue
+            expected = output_name(item.relative) if output_name else item.relative
+            earlier = names.claim(expected, item.root, item.relative)
+            if earlier is not None:
                 item = InputFile(
                     item.path,
                     item.relative,
                     item.root,
-                    error=f"its output path {display(item.relative)} is already taken by "
+                    error=f"its output path {display(expected)} is already taken by "
                     f"{display(earlier)}",
                 )
             yield item

@@ -22,10 +22,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fastredact import imageio
-from fastredact.errors import FastRedactError, UnsupportedFormat
-from fastredact.inputs import InputFile, iter_inputs, output_path_for
+from fastredact.errors import FastRedactError, OutputCollision, UnsupportedFormat
+from fastredact.inputs import InputFile, display, iter_inputs, output_path_for
 from fastredact.manifest import DoneKey, ManifestWriter, MappingWriter, read_done, sha256_bytes
 from fastredact.options import RedactOptions
+from fastredact.output_names import (
+    MEDIA_SUFFIXES,
+    OutputNames,
+    expected_output,
+    folds_case,
+    output_suffix,
+)
 from fastredact.redaction_steps import (
     DetectorSet,
     FrameDetections,
@@ -47,62 +54,17 @@ FrameProgress = Callable[[str, int, "int | None"], None]
 far, and the frame count its container declares (``None`` when it declares none)."""
 
 LOSSLESS_STRIP_FORMATS = ("jpeg", "png", "webp", "gif")
-MEDIA_SUFFIXES = frozenset(
-    {
-        ".jpg",
-        ".jpeg",
-        ".jpe",
-        ".jfif",
-        ".png",
-        ".apng",
-        ".webp",
-        ".gif",
-        ".tif",
-        ".tiff",
-        ".bmp",
-        ".dib",
-        ".heic",
-        ".heif",
-        ".avif",
-        ".jxl",
-        ".dng",
-        ".cr2",
-        ".cr3",
-        ".crw",
-        ".nef",
-        ".nrw",
-        ".arw",
-        ".srf",
-        ".sr2",
-        ".raf",
-        ".rw2",
-        ".orf",
-        ".pef",
-        ".srw",
-        ".x3f",
-        ".iiq",
-        ".mrw",
-        ".3fr",
-        ".erf",
-        ".kdc",
-        ".mos",
-        ".rwl",
-        ".mp4",
-        ".m4v",
-        ".mov",
-        ".mkv",
-        ".webm",
-        ".avi",
-        ".mts",
-        ".m2ts",
-        ".ts",
-        ".3gp",
-        ".wmv",
-        ".flv",
-    }
-)
-"""File name suffixes of photos and videos: an unrecognised file named like one is a failure;
-any other unrecognised file (README, .DS_Store) is skipped."""
+
+
+@dataclass(frozen=True)
+class _Jobs:
+    """What every file of one :meth:`Redactor.redact_paths` run shares."""
+
+    out_root: Path
+    names: OutputNames
+    done: set[DoneKey]
+    fingerprint: str
+    frame_progress: FrameProgress | None
 
 
 @dataclass
@@ -224,16 +186,20 @@ class Redactor:
     """Videos go through :meth:`redact_file` too (the format is sniffed from the content)."""
 
     def _process(
-        self, item: InputFile, dst: Path, frame_progress: FrameProgress | None = None
+        self,
+        item: InputFile,
+        dst: Path,
+        frame_progress: FrameProgress | None = None,
+        names: OutputNames | None = None,
     ) -> FileResult:
         result = FileResult(path=item.display_relative, status="failed")
         started = time.perf_counter()
         try:
             container = sniff_video(item.read_head(64))
             if container is not None:
-                self._process_video(item, dst, container, result, frame_progress)
+                self._process_video(item, dst, container, result, frame_progress, names)
             else:
-                self._process_photo(item, dst, result)
+                self._process_photo(item, dst, result, names)
             result.status = "ok"
         except UnsupportedFormat as exc:
             result.error = f"UnsupportedFormat: {exc}"
@@ -249,10 +215,13 @@ class Redactor:
         result.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
         return result
 
-    def _process_photo(self, item: InputFile, dst: Path, result: FileResult) -> None:
+    def _process_photo(
+        self, item: InputFile, dst: Path, result: FileResult, names: OutputNames | None
+    ) -> None:
         data = item.read()
         cleaned = self.redact_bytes(data, result)
-        dst = _with_suffix_for(dst, result.format, result.output_format)
+        dst = output_suffix(dst, result.format, result.output_format)
+        _claim_output(names, item, dst)
         write_atomically(dst, cleaned)
         result.output = str(dst)
         result.output_sha256 = sha256_bytes(cleaned)
@@ -264,11 +233,13 @@ class Redactor:
         container: str,
         result: FileResult,
         frame_progress: FrameProgress | None,
+        names: OutputNames | None,
     ) -> None:
         result.format = container
-        result.input_sha256 = item.sha256()
         out_container = "matroska" if container == "avi" else container
         dst = dst.with_suffix(".mkv") if container == "avi" else dst
+        result.input_sha256 = item.sha256()
+        _claim_output(names, item, dst)
         boxes_per_label: Counter[str] = Counter()
 
         def detect(rgb: NDArray[np.uint8]) -> SimpleNamespace:
@@ -341,6 +312,7 @@ class Redactor:
         ``frame_progress`` follows each video frame by frame, called from the worker threads.
         """
         out_root = Path(outdir)
+        names = self.output_names(out_root)
         fingerprint = self.options.fingerprint()
         done = read_done(Path(manifest)) if (resume and manifest) else set()
         if resume:
@@ -353,9 +325,9 @@ class Redactor:
             "models": self.detectors.describe(),
         }
         try:
-            for item, result in self._run_pool(
-                iter_inputs(inputs, out_root), out_root, done, fingerprint, frame_progress
-            ):
+            listed = self.iter_inputs(inputs, out_root, names)
+            jobs = _Jobs(out_root, names, done, fingerprint, frame_progress)
+            for item, result in self._run_pool(listed, jobs):
                 row = {**base_row, **_row_of(result)}
                 if manifest_writer:
                     manifest_writer.write(row)
@@ -368,36 +340,39 @@ class Redactor:
             if mapping_writer:
                 mapping_writer.close()
 
+    def output_names(self, out_root: Path) -> OutputNames:
+        """A fresh record of the output paths a run into ``out_root`` has handed out, folding
+        case where that folder's filesystem does."""
+        return OutputNames(fold_case=folds_case(out_root))
+
+    def iter_inputs(
+        self, inputs: Iterable[str | os.PathLike[str]], out_root: Path, names: OutputNames
+    ) -> Iterator[InputFile]:
+        """The run's inputs, each having claimed the output path its name leads to under
+        these options (an input whose path an earlier one holds comes as a failed item)."""
+        fmt = self.options.format
+        return iter_inputs(
+            inputs, out_root, names=names, output_name=lambda rel: expected_output(rel, fmt)
+        )
+
     def _run_pool(
-        self,
-        items: Iterator[InputFile],
-        out_root: Path,
-        done: set[DoneKey],
-        fingerprint: str,
-        frame_progress: FrameProgress | None,
+        self, items: Iterator[InputFile], jobs: _Jobs
     ) -> Iterator[tuple[InputFile, FileResult]]:
         window = 2 * self.options.workers
         pending: list[tuple[InputFile, Future[FileResult]]] = []
         with ThreadPoolExecutor(max_workers=self.options.workers) as pool:
             for item in items:
-                job = (item, out_root, done, fingerprint, frame_progress)
-                pending.append((item, pool.submit(self._process_or_skip, *job)))
+                pending.append((item, pool.submit(self._process_or_skip, item, jobs)))
                 if len(pending) >= window:
                     first = pending.pop(0)
                     yield first[0], first[1].result()
             for item, future in pending:
                 yield item, future.result()
 
-    def _process_or_skip(
-        self,
-        item: InputFile,
-        out_root: Path,
-        done: set[DoneKey],
-        fingerprint: str,
-        frame_progress: FrameProgress | None,
-    ) -> FileResult:
+    def _process_or_skip(self, item: InputFile, jobs: _Jobs) -> FileResult:
         if item.error:
             return FileResult(path=item.display_relative, status="failed", error=item.error)
+        done, fingerprint = jobs.done, jobs.fingerprint
         if done:
             try:
                 digest = sha256_bytes(item.read())
@@ -414,7 +389,8 @@ class Redactor:
                     input_sha256=digest,
                     error="already done (--resume)",
                 )
-        return self._process(item, output_path_for(item, out_root), frame_progress)
+        dst = output_path_for(item, jobs.out_root)
+        return self._process(item, dst, jobs.frame_progress, jobs.names)
 
     # -- helpers --------------------------------------------------------------------------
     def _output_format(self, source: str) -> str:
@@ -446,16 +422,18 @@ class Redactor:
         return encoded
 
 
-_SUFFIXES = {
-    "jpeg": ".jpg",
-    "png": ".png",
-    "webp": ".webp",
-    "tiff": ".tiff",
-    "gif": ".gif",
-    "bmp": ".bmp",
-    "heif": ".heic",
-    "avif": ".avif",
-}
+def _claim_output(names: OutputNames | None, item: InputFile, dst: Path) -> None:
+    """Claim the output path ``item`` is about to be written at (its name may differ from the
+    one claimed as the inputs were listed: the format is sniffed from the content);
+    :class:`OutputCollision` when another input of the run holds it."""
+    if names is None:
+        return
+    output = item.relative.with_name(dst.name)
+    earlier = names.claim(output, item.root, item.relative)
+    if earlier is not None:
+        raise OutputCollision(
+            f"its output path {display(output)} is already taken by {display(earlier)}"
+        )
 
 
 def _for_item(
@@ -466,13 +444,6 @@ def _for_item(
         return None
     report = frame_progress
     return lambda done, total: report(path, done, total)
-
-
-def _with_suffix_for(dst: Path, source: str | None, out_format: str | None) -> Path:
-    """Change the extension only when the format changed (RAW → TIFF, ``--format``)."""
-    if out_format is None or out_format == source:
-        return dst
-    return dst.with_suffix(_SUFFIXES[out_format])
 
 
 def _row_of(result: FileResult) -> dict[str, Any]:

@@ -314,15 +314,21 @@ def run_redact(args: argparse.Namespace) -> int:
 
 
 def _dry_run(args: argparse.Namespace) -> int:
-    from fastredact.inputs import iter_inputs, output_path_for
+    from fastredact.inputs import display, iter_inputs
+    from fastredact.output_names import OutputNames, expected_output, folds_case
 
-    for item in iter_inputs(args.inputs, args.output):
+    out_root = Path(args.output)
+    names = OutputNames(fold_case=folds_case(out_root))
+    fmt = args.format
+    for item in iter_inputs(
+        args.inputs, out_root, names=names, output_name=lambda rel: expected_output(rel, fmt)
+    ):
         target = (
             "(skipped: " + item.error + ")"
             if item.error
-            else str(output_path_for(item, args.output))
+            else display(out_root / expected_output(item.relative, fmt))
         )
-        print(f"{item.display_path} -> {target}")
+        print(printable(f"{item.display_path} -> {target}"))
     return EXIT_OK
 
 
