@@ -26,6 +26,7 @@ from fastredact.errors import (
     InternalError,
     LimitExceeded,
     ModelNotFound,
+    OutputCollision,
     ResidualDetection,
     UnsupportedFormat,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "LimitExceeded",
     "ModelNotFound",
     "MultiDetector",
+    "OutputCollision",
     "Redactor",
     "Region",
     "RemovedItem",
