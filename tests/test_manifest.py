@@ -21,7 +21,21 @@ def test_rows_are_json_lines_and_resume_reads_ok_rows(tmp_path: Path) -> None:
         m.write({"path": "y", "input_sha256": "b", "settings_fingerprint": "s", "status": "failed"})
     lines = path.read_text().splitlines()
     assert [json.loads(line)["input_sha256"] for line in lines] == ["a", "b"]
-    assert read_done(path) == {("x", "a", "s")}
+    done = read_done(path, "s")
+    assert ("x", "a") in done and len(done) == 1
+    assert ("y", "b") not in done and ("x", "b") not in done
+
+
+def test_only_ok_rows_of_the_same_settings_count_as_done(tmp_path: Path) -> None:
+    path = tmp_path / "m.jsonl"
+    with ManifestWriter(path) as m:
+        m.write({"path": "x", "input_sha256": "a", "settings_fingerprint": "s", "status": "ok"})
+        m.write({"path": "y", "input_sha256": "b", "settings_fingerprint": "t", "status": "ok"})
+        m.write({"path": "z", "input_sha256": "c", "settings_fingerprint": "s", "status": "skip"})
+        m.write({"path": 7, "input_sha256": "d", "settings_fingerprint": "s", "status": "ok"})
+    assert len(read_done(path, "s")) == 1 and ("x", "a") in read_done(path, "s")
+    assert len(read_done(path, "t")) == 1 and ("y", "b") in read_done(path, "t")
+    assert ("x", "a") not in read_done(path, "t")
 
 
 def test_torn_last_line_is_ignored_and_repaired(tmp_path: Path) -> None:
@@ -29,10 +43,12 @@ def test_torn_last_line_is_ignored_and_repaired(tmp_path: Path) -> None:
     path.write_text(
         '{"path":"x","input_sha256":"a","settings_fingerprint":"s","status":"ok"}\n{"input_sha'
     )
-    assert read_done(path) == {("x", "a", "s")}
+    done = read_done(path, "s")
+    assert ("x", "a") in done and len(done) == 1
     with ManifestWriter(path) as m:
         m.write({"path": "z", "input_sha256": "c", "settings_fingerprint": "s", "status": "ok"})
-    assert read_done(path) == {("x", "a", "s"), ("z", "c", "s")}
+    done = read_done(path, "s")
+    assert ("x", "a") in done and ("z", "c") in done and len(done) == 2
 
 
 def test_mapping_file_is_private(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 __all__ = [
-    "DoneKey",
+    "DoneInputs",
     "ManifestWriter",
     "MappingWriter",
     "iter_rows",
@@ -97,17 +97,45 @@ def iter_rows(path: Path) -> Iterator[dict[str, Any]]:
                 yield row
 
 
-DoneKey = tuple[str, str, str]
-
-
-def read_done(path: Path) -> set[DoneKey]:
-    """(relative path, input SHA-256, settings fingerprint) of every input already ``ok``.
+class DoneInputs:
+    """The inputs a manifest records as ``ok`` under one settings fingerprint, as (relative
+    path, input SHA-256) pairs. Each pair is kept as a 16-byte digest: a resumed run of a
+    million files holds tens of megabytes here, not the rows' strings.
 
     The path is part of the key: two inputs with the same content each need their output.
     """
-    keys = ("path", "input_sha256", "settings_fingerprint")
-    return {
-        (row["path"], row["input_sha256"], row["settings_fingerprint"])
-        for row in iter_rows(path)
-        if row.get("status") == "ok" and all(isinstance(row.get(k), str) for k in keys)
-    }
+
+    def __init__(self) -> None:
+        self._keys: set[bytes] = set()
+
+    def add(self, path: str, input_sha256: str) -> None:
+        self._keys.add(_done_key(path, input_sha256))
+
+    def __contains__(self, pair: object) -> bool:
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            return False
+        return _done_key(*pair) in self._keys
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+def _done_key(path: str, input_sha256: str) -> bytes:
+    name = path.encode("utf-8", "surrogatepass")
+    digest = hashlib.blake2b(len(name).to_bytes(8, "little"), digest_size=16)
+    digest.update(name)
+    digest.update(input_sha256.encode("ascii", "replace"))
+    return digest.digest()
+
+
+def read_done(path: Path, fingerprint: str) -> DoneInputs:
+    """Every input the manifest at ``path`` records as ``ok`` with the settings
+    ``fingerprint`` (rows of other settings, failed rows and torn lines do not count)."""
+    done = DoneInputs()
+    for row in iter_rows(path):
+        fields = (row.get("path"), row.get("input_sha256"))
+        if row.get("status") != "ok" or row.get("settings_fingerprint") != fingerprint:
+            continue
+        if isinstance(fields[0], str) and isinstance(fields[1], str):
+            done.add(fields[0], fields[1])
+    return done

@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from fastredact import imageio
 from fastredact.errors import FastRedactError, OutputCollision, UnsupportedFormat
 from fastredact.inputs import InputFile, display, iter_inputs, output_path_for
-from fastredact.manifest import DoneKey, ManifestWriter, MappingWriter, read_done, sha256_bytes
+from fastredact.manifest import DoneInputs, ManifestWriter, MappingWriter, read_done, sha256_bytes
 from fastredact.options import RedactOptions
 from fastredact.output_names import (
     MEDIA_SUFFIXES,
@@ -62,8 +62,7 @@ class _Jobs:
 
     out_root: Path
     names: OutputNames
-    done: set[DoneKey]
-    fingerprint: str
+    done: DoneInputs
     frame_progress: FrameProgress | None
 
 
@@ -314,7 +313,7 @@ class Redactor:
         out_root = Path(outdir)
         names = self.output_names(out_root)
         fingerprint = self.options.fingerprint()
-        done = read_done(Path(manifest)) if (resume and manifest) else set()
+        done = read_done(Path(manifest), fingerprint) if (resume and manifest) else DoneInputs()
         if resume:
             remove_stale_temp_files(out_root)
         manifest_writer = ManifestWriter(Path(manifest)) if manifest else None
@@ -326,7 +325,7 @@ class Redactor:
         }
         try:
             listed = self.iter_inputs(inputs, out_root, names)
-            jobs = _Jobs(out_root, names, done, fingerprint, frame_progress)
+            jobs = _Jobs(out_root, names, done, frame_progress)
             for item, result in self._run_pool(listed, jobs):
                 row = {**base_row, **_row_of(result)}
                 if manifest_writer:
@@ -372,7 +371,7 @@ class Redactor:
     def _process_or_skip(self, item: InputFile, jobs: _Jobs) -> FileResult:
         if item.error:
             return FileResult(path=item.display_relative, status="failed", error=item.error)
-        done, fingerprint = jobs.done, jobs.fingerprint
+        done = jobs.done
         if done:
             try:
                 digest = sha256_bytes(item.read())
@@ -382,7 +381,7 @@ class Redactor:
                     status="failed",
                     error=f"{type(exc).__name__}: {exc}",
                 )
-            if (item.display_relative, digest, fingerprint) in done:
+            if (item.display_relative, digest) in done:
                 return FileResult(
                     path=item.display_relative,
                     status="skipped",
