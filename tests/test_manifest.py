@@ -103,7 +103,9 @@ def test_same_output_name_twice_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "b").mkdir()
     (tmp_path / "a" / "p.jpg").write_bytes(b"1")
     (tmp_path / "b" / "p.jpg").write_bytes(b"2")
-    items = list(iter_inputs([tmp_path / "a" / "p.jpg", tmp_path / "b" / "p.jpg"], tmp_path))
+    items = list(
+        iter_inputs([tmp_path / "a" / "p.jpg", tmp_path / "b" / "p.jpg"], tmp_path / "out")
+    )
     assert items[0].error is None
     assert items[1].error == f"its output path p.jpg is already taken by {tmp_path / 'a' / 'p.jpg'}"
 

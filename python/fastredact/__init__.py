@@ -27,6 +27,7 @@ from fastredact.errors import (
     LimitExceeded,
     ModelNotFound,
     OutputCollision,
+    OutputUnwritable,
     ResidualDetection,
     UnsupportedFormat,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "ModelNotFound",
     "MultiDetector",
     "OutputCollision",
+    "OutputUnwritable",
     "Redactor",
     "Region",
     "RemovedItem",

@@ -16,6 +16,7 @@ __all__ = [
     "LimitExceeded",
     "ModelNotFound",
     "OutputCollision",
+    "OutputUnwritable",
     "ResidualDetection",
     "UnsupportedFormat",
 ]
@@ -49,6 +50,12 @@ class OutputCollision(FastRedactError):
     """Another input of the run already holds this input's output path (same name from two
     input folders, a format change, or names differing only in case on a filesystem that
     ignores case); nothing is written for this input."""
+
+
+class OutputUnwritable(FastRedactError):
+    """An output cannot be created or written (a folder that cannot be made, a full disk, no
+    permission). For one file's output this is that file's failed row; for what the whole run
+    writes (the output folder, the manifest, the mapping file) it stops the run."""
 
 
 class ResidualDetection(FastRedactError):

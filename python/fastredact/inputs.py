@@ -22,9 +22,11 @@ from fastredact.output_names import OutputNames
 __all__ = [
     "MAX_INPUT_BYTES",
     "InputFile",
+    "check_file_outside_inputs",
     "check_outdir_outside_inputs",
     "display",
     "iter_inputs",
+    "output_overlap",
     "output_path_for",
     "printable",
 ]
@@ -105,15 +107,56 @@ def output_path_for(item: InputFile, out_root: Path) -> Path:
     return out_root / item.relative
 
 
+def _resolved(path: Path) -> Path | None:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: the walk reports the input itself
+        return None
+
+
+def output_overlap(raw: Path, outdir: Path) -> str | None:
+    """Why the input ``raw`` cannot be redacted into ``outdir``, or ``None`` when it can.
+
+    They overlap when the output folder is, or lies inside, the input (a folder), is the input
+    (a file), or holds the input: outputs would be written among the inputs, or over them (an
+    input ``out/sub/x.jpg`` is where ``out/sub/sub/x.jpg`` would go from ``out/sub``).
+    """
+    out, src = _resolved(outdir), _resolved(raw)
+    if out is None or src is None:
+        return None
+    if out == src or (src.is_dir() and out.is_relative_to(src)):
+        return (
+            f"the output folder {display(outdir)} is inside the input folder {display(raw)}; "
+            "choose an output folder outside every input"
+        )
+    if src.is_relative_to(out):
+        return (
+            f"the input {display(raw)} lies inside the output folder {display(outdir)}, where "
+            "an output could replace it; choose an output folder outside every input"
+        )
+    return None
+
+
 def check_outdir_outside_inputs(inputs: Iterable[Path], outdir: Path) -> None:
-    """Refuse an output folder that is, or lies inside, an input folder (or is an input file)."""
-    out = outdir.resolve()
+    """Refuse (``ValueError``) an output folder that overlaps an input (:func:`output_overlap`)."""
     for raw in inputs:
-        src = raw.resolve()
-        if out == src or (src.is_dir() and out.is_relative_to(src)):
+        problem = output_overlap(raw, outdir)
+        if problem:
+            raise ValueError(problem)
+
+
+def check_file_outside_inputs(inputs: Iterable[Path], path: Path, what: str) -> None:
+    """Refuse (``ValueError``) a file the run writes (``what``: the manifest, the mapping
+    file) that is an input or lies inside an input folder: inputs are never modified."""
+    target = _resolved(path)
+    for raw in inputs:
+        src = _resolved(raw)
+        if target is None or src is None:
+            continue
+        if target == src or (src.is_dir() and target.is_relative_to(src)):
             raise ValueError(
-                f"the output folder {display(outdir)} is inside the input folder {display(raw)}; "
-                "choose an output folder outside every input"
+                f"the {what} {display(path)} is inside the input {display(raw)}; inputs are "
+                "never modified: write it outside every input"
             )
 
 
@@ -127,9 +170,14 @@ def iter_inputs(
     """Every input file, lazily, each once. Each claims its output path in ``names`` (a fresh
     :class:`OutputNames` when not given): ``output_name(relative)``, the path relative to
     ``out_root`` its output is expected at (``relative`` itself by default). An input whose
-    path an earlier one holds becomes a failed item naming that input."""
+    path an earlier one holds becomes a failed item naming that input; an input that overlaps
+    ``out_root`` (:func:`output_overlap`) becomes one failed item, and is not walked."""
     names = names if names is not None else OutputNames()
     for raw in _expand_stdin(inputs):
+        overlap = output_overlap(Path(raw), out_root)
+        if overlap:  # paths read from stdin are checked here, one by one
+            yield InputFile(Path(raw), Path(Path(raw).name), Path(raw).parent, error=overlap)
+            continue
         for item in _walk(Path(raw)):
             if item.error is not None:
                 yield item

@@ -12,7 +12,9 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+from fastredact.errors import FastRedactError, OutputUnwritable
 
 __all__ = [
     "DoneInputs",
@@ -36,14 +38,28 @@ def settings_fingerprint(settings: Mapping[str, Any]) -> str:
 
 
 class _JsonLinesAppender:
-    """Append-only JSON Lines file; each row is written whole and flushed."""
+    """Append-only JSON Lines file; each row goes to the file in one ``write`` call, unbuffered
+    (nothing is left in a buffer when the disk fills up or the run is killed). A file that
+    cannot be opened or written raises :class:`OutputUnwritable` naming it: the run stops,
+    since an output without its audit row is not what a manifest promises."""
+
+    what = "file"
 
     def __init__(self, path: Path, *, mode: int = 0o644) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
-        self._file: IO[str] = os.fdopen(fd, "a", encoding="utf-8")
-        self._repair_torn_tail()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
+        except OSError as exc:
+            raise self._unwritable("cannot open", exc) from None
+        try:
+            self._repair_torn_tail()
+        except OutputUnwritable:
+            self.close()
+            raise
+
+    def _unwritable(self, action: str, exc: OSError) -> OutputUnwritable:
+        return OutputUnwritable(f"{action} the {self.what} {self.path}: {exc.strerror or exc}")
 
     def _repair_torn_tail(self) -> None:
         # A previous run killed mid-row leaves a line without its newline: end it, so the
@@ -53,16 +69,24 @@ class _JsonLinesAppender:
         with open(self.path, "rb") as f:
             f.seek(-1, os.SEEK_END)
             if f.read(1) != b"\n":
-                self._file.write("\n")
-                self._file.flush()
+                self._append(b"\n")
+
+    def _append(self, data: bytes) -> None:
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as exc:
+            raise self._unwritable("cannot write to", exc) from None
 
     def write(self, row: Mapping[str, Any]) -> None:
         line = json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=str)
-        self._file.write(line + "\n")
-        self._file.flush()
+        self._append((line + "\n").encode("utf-8", "backslashreplace"))
 
     def close(self) -> None:
-        self._file.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
     def __enter__(self) -> _JsonLinesAppender:
         return self
@@ -74,9 +98,13 @@ class _JsonLinesAppender:
 class ManifestWriter(_JsonLinesAppender):
     """The manifest: one row per input (ok, failed or skipped)."""
 
+    what = "manifest"
+
 
 class MappingWriter(_JsonLinesAppender):
     """Original path → output path, kept apart from the manifest and readable by the owner only."""
+
+    what = "mapping file"
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, mode=0o600)
@@ -87,7 +115,11 @@ def iter_rows(path: Path) -> Iterator[dict[str, Any]]:
     """Rows of a manifest, skipping lines that do not parse (a torn last line)."""
     if not path.is_file():
         return
-    with open(path, encoding="utf-8", errors="replace") as f:
+    try:
+        f = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        raise FastRedactError(f"cannot read the manifest {path}: {exc.strerror or exc}") from None
+    with f:
         for line in f:
             try:
                 row = json.loads(line)

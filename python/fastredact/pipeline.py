@@ -22,7 +22,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fastredact import imageio
-from fastredact.errors import FastRedactError, OutputCollision, UnsupportedFormat
+from fastredact.errors import (
+    FastRedactError,
+    OutputCollision,
+    OutputUnwritable,
+    UnsupportedFormat,
+)
 from fastredact.inputs import InputFile, display, iter_inputs, output_path_for
 from fastredact.manifest import DoneInputs, ManifestWriter, MappingWriter, read_done, sha256_bytes
 from fastredact.options import RedactOptions
@@ -209,6 +214,8 @@ class Redactor:
             result.error = f"{type(exc).__name__}: {exc}"
         except MemoryError:
             result.error = "LimitExceeded: out of memory while processing the file"
+        except OSError as exc:  # the machine's, not fastredact's: a full disk, a lost mount
+            result.error = f"{type(exc).__name__}: {_one_line(exc)}"
         except Exception as exc:  # fail closed on anything unexpected, and say what it was
             result.error = f"InternalError: {type(exc).__name__}: {_one_line(exc)}"
         result.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 2)
@@ -221,7 +228,10 @@ class Redactor:
         cleaned = self.redact_bytes(data, result)
         dst = output_suffix(dst, result.format, result.output_format)
         _claim_output(names, item, dst)
-        write_atomically(dst, cleaned)
+        try:
+            write_atomically(dst, cleaned)
+        except OSError as exc:
+            raise OutputUnwritable(f"cannot write {display(dst)}: {exc.strerror or exc}") from None
         result.output = str(dst)
         result.output_sha256 = sha256_bytes(cleaned)
 
@@ -311,13 +321,22 @@ class Redactor:
         ``frame_progress`` follows each video frame by frame, called from the worker threads.
         """
         out_root = Path(outdir)
+        _make_output_folder(out_root)
         names = self.output_names(out_root)
         fingerprint = self.options.fingerprint()
         done = read_done(Path(manifest), fingerprint) if (resume and manifest) else DoneInputs()
         if resume:
             remove_stale_temp_files(out_root)
         manifest_writer = ManifestWriter(Path(manifest)) if manifest else None
-        mapping_writer = MappingWriter(Path(mapping)) if mapping else None
+        try:
+            mapping_writer = MappingWriter(Path(mapping)) if mapping else None
+        except OutputUnwritable:
+            if manifest_writer:
+                manifest_writer.close()
+            raise
+        for written in (manifest_writer, mapping_writer):
+            if written is not None:  # no input's output may replace the run's own files
+                _reserve(names, out_root, written.path)
         base_row = {
             "settings_fingerprint": fingerprint,
             "settings": self.options.output_settings(),
@@ -419,6 +438,25 @@ class Redactor:
         if not encoded:
             raise UnsupportedFormat(f"encoding {out_format} produced nothing")
         return encoded
+
+
+def _make_output_folder(out_root: Path) -> None:
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputUnwritable(
+            f"cannot create the output folder {display(out_root)}: {exc.strerror or exc}"
+        ) from None
+
+
+def _reserve(names: OutputNames, out_root: Path, path: Path) -> None:
+    """Claim ``path`` (the manifest or the mapping file) in ``names`` when it lies inside
+    ``out_root``: an input whose output would land there fails instead of replacing it."""
+    try:
+        relative = path.resolve().relative_to(out_root.resolve())
+    except ValueError:
+        return
+    names.claim(relative, out_root, relative)
 
 
 def _claim_output(names: OutputNames | None, item: InputFile, dst: Path) -> None:

@@ -10,7 +10,11 @@ from pathlib import Path
 from fastredact.commands import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
 from fastredact.cpus import usable_cpus
 from fastredact.imageio import DEFAULT_MAX_PIXELS
-from fastredact.inputs import check_outdir_outside_inputs, printable
+from fastredact.inputs import (
+    check_file_outside_inputs,
+    check_outdir_outside_inputs,
+    printable,
+)
 from fastredact.options import MODES, OUTPUT_FORMATS, SHAPES, RedactOptions
 from fastredact.regions import DEFAULT_MASK_SCALE
 from fastredact.video_options import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
@@ -60,7 +64,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         required=True,
         metavar="OUTDIR",
         type=Path,
-        help="output folder (must not be inside an input folder)",
+        help="output folder (created if missing; it may neither lie inside an input folder "
+        "nor hold an input)",
     )
     what = p.add_argument_group("what to find")
     what.add_argument(
@@ -263,7 +268,7 @@ def run_redact(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     inputs = [Path(p) for p in args.inputs if p != "-"]
     try:
-        check_outdir_outside_inputs(inputs, args.output)
+        _check_paths(inputs, args)
         options = RedactOptions(
             faces=args.faces,
             plates=args.plates,
@@ -313,6 +318,17 @@ def run_redact(args: argparse.Namespace) -> int:
     )
 
 
+def _check_paths(inputs: list[Path], args: argparse.Namespace) -> None:
+    """Refuse (``ValueError``) outputs that would modify an input, or each other."""
+    check_outdir_outside_inputs(inputs, args.output)
+    if args.manifest:
+        check_file_outside_inputs(inputs, args.manifest, "manifest")
+    if args.mapping:
+        check_file_outside_inputs(inputs, args.mapping, "mapping file")
+    if args.manifest and args.mapping and args.manifest.resolve() == args.mapping.resolve():
+        raise ValueError("--manifest and --mapping must be two different files")
+
+
 def _dry_run(args: argparse.Namespace) -> int:
     from fastredact.inputs import display, iter_inputs
     from fastredact.output_names import OutputNames, expected_output, folds_case
@@ -343,9 +359,9 @@ def _report(results, *, progress: bool, frames=None) -> int:  # type: ignore[no-
     with bar:
         for result in results:
             counts[result.status] = counts.get(result.status, 0) + 1
-            objects += sum(int(d.get("boxes", 1)) for d in result.detections)
-            if result.video is not None and result.status == "ok":
-                video_frames += result.frames or 0
+            if result.status == "ok":  # a failed file hid nothing anyone will see
+                objects += sum(int(d.get("boxes", 1)) for d in result.detections)
+                video_frames += (result.frames or 0) if result.video is not None else 0
             if result.status == "failed":
                 line = printable(f"{result.path}: {result.error}")
                 bar.write(f"fastredact: {line}", file=sys.stderr)

@@ -60,7 +60,8 @@ def register(subparsers: Any) -> None:
         "--output",
         required=True,
         metavar="OUTDIR",
-        help="folder for the stripped copies (created if missing; must not be inside an input)",
+        help="folder for the stripped copies (created if missing; it may neither lie inside "
+        "an input nor hold one)",
     )
     parser.add_argument(
         "--icc",
