@@ -183,3 +183,20 @@ def test_one_unwritable_output_is_that_files_failed_row(tmp_path: Path) -> None:
     done = _cli(str(tmp_path / "in"), "-o", str(out))
     _one_line_error(done, 1, "OutputUnwritable: cannot write", "1 ok", "1 failed")
     assert "InternalError" not in done.stderr
+
+
+def test_resume_redoes_an_input_whose_output_is_gone(tmp_path: Path) -> None:
+    _png(tmp_path / "in" / "a.png", 13)
+    _png(tmp_path / "in" / "b.png", 14)
+    manifest = str(tmp_path / "m.jsonl")
+    first = _cli(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--manifest", manifest)
+    assert first.returncode == 0, first.stderr
+    (tmp_path / "out" / "a.png").unlink()
+    again = _cli(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--manifest", manifest,
+                 "--resume")  # fmt: skip
+    assert again.returncode == 0 and "1 ok, 1 skipped" in again.stderr, again.stderr
+    assert (tmp_path / "out" / "a.png").is_file()
+    elsewhere = _cli(str(tmp_path / "in"), "-o", str(tmp_path / "out2"), "--manifest", manifest,
+                     "--resume")  # fmt: skip
+    assert elsewhere.returncode == 0 and "2 ok, 0 skipped" in elsewhere.stderr, elsewhere.stderr
+    assert _digests(tmp_path / "out2") == _digests(tmp_path / "out")

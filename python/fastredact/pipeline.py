@@ -393,14 +393,14 @@ class Redactor:
         done = jobs.done
         if done:
             try:
-                digest = sha256_bytes(item.read())
+                digest = item.sha256()  # in chunks: a video is never read whole
             except FastRedactError as exc:
                 return FileResult(
                     path=item.display_relative,
                     status="failed",
                     error=f"{type(exc).__name__}: {exc}",
                 )
-            if (item.display_relative, digest) in done:
+            if (item.display_relative, digest) in done and self._output_exists(item, jobs):
                 return FileResult(
                     path=item.display_relative,
                     status="skipped",
@@ -411,6 +411,12 @@ class Redactor:
         return self._process(item, dst, jobs.frame_progress, jobs.names)
 
     # -- helpers --------------------------------------------------------------------------
+    def _output_exists(self, item: InputFile, jobs: _Jobs) -> bool:
+        """Whether the output a resumed input's ``ok`` row stands for is still there (a
+        deleted output, or a run resumed into another folder, is redone, not skipped)."""
+        expected = expected_output(item.relative, self.options.format)
+        return (jobs.out_root / expected).is_file()
+
     def _output_format(self, source: str) -> str:
         if self.options.format != "same":
             return self.options.format

@@ -249,7 +249,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument(
         "--resume",
         action="store_true",
-        help="skip inputs already done with the same settings (needs --manifest)",
+        help="skip inputs the manifest records as done with the same settings whose output "
+        "is still in OUTDIR (needs --manifest)",
     )
     run.add_argument(
         "--dry-run", action="store_true", help="list what would be processed, write nothing"
