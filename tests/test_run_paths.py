@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -200,3 +202,20 @@ def test_resume_redoes_an_input_whose_output_is_gone(tmp_path: Path) -> None:
                      "--resume")  # fmt: skip
     assert elsewhere.returncode == 0 and "2 ok, 0 skipped" in elsewhere.stderr, elsewhere.stderr
     assert _digests(tmp_path / "out2") == _digests(tmp_path / "out")
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_outputs_follow_the_umask(tmp_path: Path, umask: int, shared_data: Path) -> None:
+    """A user whose umask is 077 gets outputs only they can read (photos, videos, manifest)."""
+    _png(tmp_path / "in" / "a.png", 15)
+    clip = shared_data / "egoblur" / "gen2" / "test_face_video.mp4"
+    (tmp_path / "in" / "v.mp4").write_bytes(clip.read_bytes())
+    done = subprocess.run(
+        [sys.executable, "-m", "fastredact", "redact", str(tmp_path / "in"), "-o",
+         str(tmp_path / "out"), "--manifest", str(tmp_path / "m.jsonl"), *QUIET],
+        capture_output=True, text=True, timeout=600, check=False,
+        preexec_fn=lambda: os.umask(umask),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    for written in (tmp_path / "out" / "a.png", tmp_path / "out" / "v.mp4", tmp_path / "m.jsonl"):
+        assert stat.S_IMODE(written.stat().st_mode) == 0o666 & ~umask, written

@@ -45,7 +45,7 @@ class _JsonLinesAppender:
 
     what = "file"
 
-    def __init__(self, path: Path, *, mode: int = 0o644) -> None:
+    def __init__(self, path: Path, *, mode: int = 0o666) -> None:  # less the umask
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,12 +11,25 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["TEMP_MARKER", "remove_stale_temp_files", "write_atomically"]
+__all__ = ["FILE_MODE", "TEMP_MARKER", "remove_stale_temp_files", "write_atomically"]
 
 TEMP_MARKER = ".fastredact-tmp"
 
 
-def write_atomically(dst: Path, data: bytes, *, mode: int = 0o644) -> None:
+def _file_mode() -> int:
+    # The process umask, read once at import (before any worker thread exists: os.umask
+    # can only be read by setting it, which would briefly change it for every thread).
+    umask = os.umask(0o077)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+FILE_MODE = _file_mode()
+"""Permissions of the files a run writes: ``0o666`` less the umask, as ``cp`` and the Rust
+core's writer give (a user whose umask is 077 gets outputs only they can read)."""
+
+
+def write_atomically(dst: Path, data: bytes, *, mode: int = FILE_MODE) -> None:
     """Write ``data`` to ``dst`` atomically (same-directory temp file + ``os.replace``)."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=TEMP_MARKER, dir=dst.parent)

@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 
 from fastredact.errors import CorruptInput, FastRedactError, ResidualDetection, UnsupportedFormat
 from fastredact.motion import MotionGate
-from fastredact.safe_write import TEMP_MARKER
+from fastredact.safe_write import FILE_MODE, TEMP_MARKER
 from fastredact.tracking import FrameBoxes, TemporalCoverage
 from fastredact.video_check import residual_boxes
 from fastredact.video_display import DisplayTransform
@@ -329,7 +329,7 @@ def _atomic_destination(dst: Path) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, dst)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
