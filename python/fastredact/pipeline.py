@@ -28,6 +28,7 @@ from fastredact.errors import (
     OutputUnwritable,
     UnsupportedFormat,
 )
+from fastredact.heif_strip import HEIF_FORMATS, strip_heif_checked
 from fastredact.inputs import InputFile, display, iter_inputs, output_path_for
 from fastredact.manifest import DoneInputs, ManifestWriter, MappingWriter, read_done, sha256_bytes
 from fastredact.options import RedactOptions
@@ -88,6 +89,9 @@ class FileResult:
     orientation: int | None = None
     frames: int | None = None
     reencoded: bool = False
+    lossless_refused: str | None = None
+    """Why a photo with nothing to hide was re-encoded rather than stripped losslessly
+    (HEIF / AVIF whose container the lossless strip does not handle)."""
     detections: list[dict[str, Any]] = field(default_factory=list)
     metadata_removed: list[dict[str, Any]] = field(default_factory=list)
     video: dict[str, Any] | None = None
@@ -138,18 +142,24 @@ class Redactor:
         ]
         out_format = self._output_format(decoded.format)
         result.output_format = out_format
-        needs_pixels = (
+        untouched = not (
             bool(result.detections)
             or opts.reencode
             or out_format != decoded.format
-            or decoded.format not in LOSSLESS_STRIP_FORMATS
             or (opts.orientation == "bake" and decoded.orientation != 1)
         )
-        if not needs_pixels:
+        if untouched and decoded.format in LOSSLESS_STRIP_FORMATS:
             with clock("strip"):
                 cleaned, removed = strip_bytes(data, opts, orientation="keep")
             result.metadata_removed = removed
             return cleaned
+        if untouched and decoded.format in HEIF_FORMATS:
+            with clock("strip"):
+                heif = strip_heif_checked(data, decoded, icc=opts.icc, max_pixels=opts.max_pixels)
+            if not isinstance(heif, str):
+                result.metadata_removed = heif[1]
+                return heif[0]
+            result.lossless_refused = heif
         result.reencoded = True
         with clock("redact"):
             hidden = [

@@ -68,6 +68,29 @@ fn strip_metadata<'py>(
     })
 }
 
+/// Strip a HEIF / HEIC or AVIF still image by rebuilding its container around the primary
+/// image (`fastredact_core::metadata::strip_heif`). Returns `(cleaned bytes, format,
+/// removed)`. The caller must check that the output decodes to the input's picture.
+#[pyfunction]
+#[pyo3(signature = (data, icc = "keep"))]
+fn strip_heif<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    icc: &str,
+) -> PyResult<(Bound<'py, PyBytes>, &'static str, Removed)> {
+    guarded(|| {
+        let policy = Policy::parse(icc, "keep").map_err(to_py_err)?;
+        let stripped = py
+            .detach(|| metadata::strip_heif(data, &policy))
+            .map_err(to_py_err)?;
+        Ok((
+            PyBytes::new(py, &stripped.data),
+            stripped.report.format.name(),
+            removed(&stripped.report),
+        ))
+    })
+}
+
 /// One file's outcome: `(format, removed, orientation, error_kind, error_message)`; on
 /// success the error fields are `None`, on failure the others are.
 type FileOutcome = (
@@ -145,6 +168,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(is_camera_raw_tiff, m)?)?;
     m.add_function(wrap_pyfunction!(sniff_format, m)?)?;
     m.add_function(wrap_pyfunction!(strip_metadata, m)?)?;
+    m.add_function(wrap_pyfunction!(strip_heif, m)?)?;
     m.add_function(wrap_pyfunction!(strip_files, m)?)?;
     Ok(())
 }

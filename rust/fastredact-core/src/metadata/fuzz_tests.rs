@@ -13,7 +13,7 @@ use proptest::prelude::*;
 
 use crate::jpeg_check::ScanCheck;
 
-use super::{sniff, strip, Policy};
+use super::{sniff, strip, strip_heif, Format, Policy};
 
 const FOLDERS: &[&str] = &[
     "exiftool",
@@ -65,6 +65,42 @@ fn seeds() -> &'static Vec<Vec<u8>> {
         seeds.push(super::jpeg::tests::build(&[], &[], b"trailer"));
         seeds
     })
+}
+
+/// Small HEIF / AVIF seeds: the shared corpus when present, plus synthetic files.
+fn heif_seeds() -> &'static Vec<Vec<u8>> {
+    static SEEDS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    SEEDS.get_or_init(|| {
+        let mut files = Vec::new();
+        for folder in FOLDERS {
+            walk(&shared_data().join(folder), &mut files);
+        }
+        let mut seeds: Vec<Vec<u8>> = files
+            .iter()
+            .filter_map(|p| std::fs::read(p).ok())
+            .filter(|d| d.len() <= MAX_SEED_SIZE)
+            .filter(|d| matches!(sniff(d), Some(Format::Heif | Format::Avif)))
+            .collect();
+        seeds.push(super::heif::tests::photo());
+        seeds
+    })
+}
+
+/// The HEIF surgery never panics, and what it writes strips again to the same bytes with
+/// nothing removed.
+fn check_heif(data: &[u8], policy: &Policy) -> Result<(), TestCaseError> {
+    if let Ok(first) = strip_heif(data, policy) {
+        let again = strip_heif(&first.data, policy);
+        prop_assert!(again.is_ok(), "output does not re-parse: {:?}", again.err());
+        let again = again.unwrap();
+        prop_assert_eq!(&again.data, &first.data, "second strip changed the output");
+        prop_assert!(
+            again.report.removed.is_empty(),
+            "not clean: {:?}",
+            again.report.removed
+        );
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone)]
@@ -191,6 +227,20 @@ proptest! {
     }
 
     #[test]
+    fn fuzz_mutated_heif_files(
+        seed in any::<prop::sample::Index>(),
+        mutations in proptest::collection::vec(mutation(), 1..6),
+        drop in any::<bool>(),
+    ) {
+        let mut data = seed.get(heif_seeds()).clone();
+        for m in &mutations {
+            apply(&mut data, m);
+        }
+        let policy = Policy::parse(if drop { "drop" } else { "keep" }, "keep").unwrap();
+        check_heif(&data, &policy)?;
+    }
+
+    #[test]
     fn fuzz_random_bytes_after_a_magic(
         magic in prop_oneof![
             Just(&b"\xFF\xD8\xFF"[..]),
@@ -233,5 +283,24 @@ fn every_seed_strips_cleanly() {
         let again = strip(&first.data, &Policy::default()).unwrap();
         assert_eq!(again.data, first.data, "seed {i}");
         assert!(again.report.removed.is_empty(), "seed {i}");
+    }
+}
+
+#[test]
+fn every_heif_seed_strips_cleanly_or_is_refused() {
+    let seeds = heif_seeds();
+    assert!(
+        seeds.len() > 1 || !shared_data().is_dir(),
+        "no shared HEIF seeds"
+    );
+    for (i, s) in seeds.iter().enumerate() {
+        match strip_heif(s, &Policy::default()) {
+            Ok(first) => {
+                let again = strip_heif(&first.data, &Policy::default()).unwrap();
+                assert_eq!(again.data, first.data, "seed {i}");
+                assert!(again.report.removed.is_empty(), "seed {i}");
+            }
+            Err(e) => assert_eq!(e.kind(), "unsupported_format", "seed {i}: {e}"),
+        }
     }
 }

@@ -15,6 +15,7 @@ pub mod files;
 #[cfg(test)]
 mod fuzz_tests;
 mod gif;
+mod heif;
 mod jpeg;
 mod pieces;
 mod png;
@@ -294,6 +295,22 @@ pub fn strip_pieces<'a>(data: &'a [u8], policy: &Policy, out: &mut Pieces<'a>) -
             "unknown file format (not JPEG, PNG, WebP or GIF)".into(),
         )),
     }
+}
+
+/// Strip a HEIF / HEIC or AVIF still image by rebuilding its container around the primary
+/// image alone (see the `heif` module): EXIF, XMP, thumbnails, depth maps, HDR gain maps and
+/// other images go; the coded picture is copied byte for byte.
+///
+/// Unlike [`strip`], which refuses these formats, this surgery is meant for callers that can
+/// check its result: it keeps only what it understands, and refuses
+/// ([`Error::UnsupportedFormat`]) the structures it does not, but the decoded picture of its
+/// output is not compared with the input's here (the Python pipeline decodes both and falls
+/// back to re-encoding when they differ). The orientation policy does not apply: HEIF
+/// rotation and mirroring are item properties, kept as they are.
+pub fn strip_heif(data: &[u8], policy: &Policy) -> Result<Stripped> {
+    let mut out = Vec::new();
+    let report = heif::strip_into(data, policy, &mut out)?;
+    Ok(Stripped { data: out, report })
 }
 
 /// A bounds-checked cursor over the input: every read that would run past the end is a

@@ -1,0 +1,174 @@
+"""HEIF / HEIC and AVIF photos with nothing to hide are stripped losslessly (the container
+rebuilt around the primary image) instead of re-encoded, and only when the result decodes to
+exactly the input's picture.
+
+Checked against independent references: Pillow / libheif decoding input and output to the
+same pixels, and ExifTool finding nothing in the output but facts about the container.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fastredact import Redactor, _core
+from fastredact.pipeline import FileResult
+from tests.conftest import shared_file
+from tests.test_metadata_oracle import exiftool_records, violations
+
+HEIF_FILES = (
+    "exif-samples/heic/IMG_5195.HEIC",  # iPhone: grid of 42 tiles, EXIF with GPS, XMP
+    "exif-samples/heic/mobile/iphone_13_pro_max.HEIC",  # + thumbnail, HDR gain map, irot
+    "exif-samples/heic/samplefilehub.heif",
+    "exif-rs/exif.heic",
+    "mat2/dirty.heic",
+    "mat2/dirty.avif",
+)
+
+# ExifTool's QuickTime and Meta groups in a HEIF: the brands, the handler, the coded
+# picture's configuration, size, rotation and where its data lies. Nothing else may be left.
+HEIF_CONTAINER_TAGS = {
+    "QuickTime": {
+        "MajorBrand",
+        "MinorVersion",
+        "CompatibleBrands",
+        "HandlerType",
+        "ImageSpatialExtent",
+        "ImagePixelDepth",
+        "Rotation",
+        "MediaData",
+        "MediaDataSize",
+        "MediaDataOffset",
+        # HEVC decoder configuration (hvcC)
+        "HEVCConfigurationVersion",
+        "GeneralProfileSpace",
+        "GeneralTierFlag",
+        "GeneralProfileIDC",
+        "GenProfileCompatibilityFlags",
+        "ConstraintIndicatorFlags",
+        "GeneralLevelIDC",
+        "MinSpatialSegmentationIDC",
+        "ParallelismType",
+        "ChromaFormat",
+        "BitDepthLuma",
+        "BitDepthChroma",
+        "AverageFrameRate",
+        "ConstantFrameRate",
+        "NumTemporalLayers",
+        "TemporalIDNested",
+        # AV1 decoder configuration (av1C)
+        "AV1ConfigurationVersion",
+        "SeqProfile",
+        "SeqLevelIdx0",
+        "SeqTier0",
+        "HighBitDepth",
+        "TwelveBit",
+        "ChromaSamplePosition",
+        "InitialDelaySamples",
+    },
+    "Meta": {"PrimaryItemReference"},
+}
+
+
+def heif_violations(record: dict[str, object]) -> list[str]:
+    return [
+        v
+        for v in violations(record)
+        if v.split("=")[0].split(":")[1] not in HEIF_CONTAINER_TAGS.get(v.split(":")[0], set())
+    ]
+
+
+def reference_pixels(data: bytes) -> np.ndarray:
+    """The picture as Pillow (libheif for HEIF, libavif for AVIF) decodes it, transforms
+    applied: not fastredact's decoding code."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert("RGBA" if "A" in im.mode else "RGB"))
+
+
+@pytest.fixture(scope="module")
+def nothing_to_find() -> Redactor:
+    return Redactor(faces=False, plates=False, workers=1)
+
+
+def _redact(redactor: Redactor, src: Path, tmp_path: Path) -> tuple[FileResult, bytes]:
+    dst = tmp_path / src.name
+    result = redactor.redact_file(src, dst)
+    assert result.status == "ok", result.error
+    return result, dst.read_bytes()
+
+
+@pytest.mark.parametrize("name", HEIF_FILES)
+def test_a_heif_with_nothing_to_hide_keeps_its_picture_and_loses_its_metadata(
+    name: str, shared_data: Path, tmp_path: Path, nothing_to_find: Redactor
+) -> None:
+    src = shared_file(shared_data, name)
+    result, out = _redact(nothing_to_find, src, tmp_path)
+    assert not result.reencoded and result.lossless_refused is None
+    assert out == _core.strip_heif(src.read_bytes(), "keep")[0]
+    before, after = reference_pixels(src.read_bytes()), reference_pixels(out)
+    assert before.shape == after.shape and np.array_equal(before, after)
+    [record] = exiftool_records([tmp_path / src.name])
+    assert heif_violations(record) == []
+
+
+def test_the_oracle_sees_what_the_inputs_carry(shared_data: Path) -> None:
+    """The check above can fail: the inputs show EXIF, GPS, XMP, thumbnails."""
+    paths = [shared_file(shared_data, name) for name in HEIF_FILES[:3]]
+    for record in exiftool_records(paths):
+        leaks = " ".join(heif_violations(record))
+        assert "GPS" in leaks or "XMP" in leaks, record["SourceFile"]
+
+
+def test_thumbnails_and_auxiliary_images_are_reported_gone(
+    shared_data: Path, tmp_path: Path, nothing_to_find: Redactor
+) -> None:
+    src = shared_file(shared_data, "exif-samples/heic/mobile/iphone_13_pro_max.HEIC")
+    result, out = _redact(nothing_to_find, src, tmp_path)
+    kinds = {row["kind"] for row in result.metadata_removed}
+    assert {"exif", "xmp", "thumbnail", "auxiliary image"} <= kinds
+    assert len(out) < src.stat().st_size
+
+
+def test_an_image_with_alpha_is_re_encoded_and_keeps_it(
+    tmp_path: Path, nothing_to_find: Redactor
+) -> None:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    rgba = np.zeros((64, 96, 4), np.uint8)
+    rgba[..., 0] = np.arange(96, dtype=np.uint8)
+    rgba[16:48, 24:72, 3] = 255
+    src = tmp_path / "in" / "alpha.heic"
+    src.parent.mkdir()
+    Image.fromarray(rgba).save(src, format="HEIF", quality=100)
+    result, out = _redact(nothing_to_find, src, tmp_path)
+    assert result.reencoded and "alpha" in (result.lossless_refused or "")
+    alpha = reference_pixels(out)[..., 3]
+    assert alpha[32, 48] > 200 and alpha[2, 2] < 50
+
+
+def test_a_strip_that_changes_the_picture_is_not_used(
+    shared_data: Path,
+    tmp_path: Path,
+    nothing_to_find: Redactor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Should the surgery ever produce another picture, the photo is re-encoded instead."""
+    src = shared_file(shared_data, "exif-samples/heic/samplefilehub.heif")
+    other = _core.strip_heif(shared_file(shared_data, "mat2/dirty.heic").read_bytes(), "keep")
+    import fastredact.heif_strip as heif_strip
+
+    monkeypatch.setattr(heif_strip._core, "strip_heif", lambda data, icc: other)
+    result, out = _redact(nothing_to_find, src, tmp_path)
+    assert result.reencoded
+    assert "decodes differently" in (result.lossless_refused or "")
+    before, after = reference_pixels(src.read_bytes()), reference_pixels(out)
+    assert before.shape == after.shape
+    assert np.abs(before.astype(int) - after.astype(int)).mean() < 3  # a re-encode of it
