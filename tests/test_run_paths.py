@@ -219,3 +219,24 @@ def test_outputs_follow_the_umask(tmp_path: Path, umask: int, shared_data: Path)
     assert done.returncode == 0, done.stderr
     for written in (tmp_path / "out" / "a.png", tmp_path / "out" / "v.mp4", tmp_path / "m.jsonl"):
         assert stat.S_IMODE(written.stat().st_mode) == 0o666 & ~umask, written
+
+
+def test_a_file_name_at_the_filesystem_limit_is_written(tmp_path: Path, shared_data: Path) -> None:
+    """A name of 250 bytes is valid; its temporary file's name must fit the limit too."""
+    stem = "é" * 100 + "a" * 46  # 246 bytes
+    photo = _png(tmp_path / "in" / f"{stem}.png", 16)
+    clip = shared_data / "egoblur" / "gen2" / "test_face_video.mp4"
+    (tmp_path / "in" / f"{stem}.mp4").write_bytes(clip.read_bytes())
+    done = _cli(str(tmp_path / "in"), "-o", str(tmp_path / "out"))
+    assert done.returncode == 0 and "2 ok" in done.stderr, done.stderr
+    assert (tmp_path / "out" / photo.name).is_file()
+    assert (tmp_path / "out" / f"{stem}.mp4").is_file()
+    strip = subprocess.run(
+        [sys.executable, "-m", "fastredact", "strip", str(photo), "-o", str(tmp_path / "s")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert strip.returncode == 0, strip.stderr
+    assert (tmp_path / "s" / photo.name).is_file()

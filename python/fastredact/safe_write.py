@@ -11,7 +11,13 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["FILE_MODE", "TEMP_MARKER", "remove_stale_temp_files", "write_atomically"]
+__all__ = [
+    "FILE_MODE",
+    "TEMP_MARKER",
+    "remove_stale_temp_files",
+    "temp_prefix",
+    "write_atomically",
+]
 
 TEMP_MARKER = ".fastredact-tmp"
 
@@ -29,10 +35,22 @@ FILE_MODE = _file_mode()
 core's writer give (a user whose umask is 077 gets outputs only they can read)."""
 
 
+_TEMP_NAME_BYTES = 100
+"""At most this many bytes of the destination's name go into its temporary file's name,
+which must fit the filesystem's limit (255 bytes) with the marker and a random part added."""
+
+
+def temp_prefix(name: str) -> str:
+    """The prefix of the temporary file for an output named ``name``: a dot and the start of
+    the name, cut to :data:`_TEMP_NAME_BYTES` bytes on a character boundary."""
+    raw = os.fsencode(name)[:_TEMP_NAME_BYTES]
+    return "." + raw.decode("utf-8", "ignore") + "."
+
+
 def write_atomically(dst: Path, data: bytes, *, mode: int = FILE_MODE) -> None:
     """Write ``data`` to ``dst`` atomically (same-directory temp file + ``os.replace``)."""
     dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=TEMP_MARKER, dir=dst.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(dst.name), suffix=TEMP_MARKER, dir=dst.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 
 from fastredact.errors import CorruptInput, FastRedactError, ResidualDetection, UnsupportedFormat
 from fastredact.motion import MotionGate
-from fastredact.safe_write import FILE_MODE, TEMP_MARKER
+from fastredact.safe_write import FILE_MODE, TEMP_MARKER, temp_prefix
 from fastredact.tracking import FrameBoxes, TemporalCoverage
 from fastredact.video_check import residual_boxes
 from fastredact.video_display import DisplayTransform
@@ -308,7 +308,7 @@ def _checked(run: _Run, check: FrameDetector, progress: ProgressCallback | None)
 @contextlib.contextmanager
 def _temporary_beside(path: Path) -> Iterator[Path]:
     """An empty temporary file's path beside ``path`` (same marker), removed afterwards."""
-    fd, name = tempfile.mkstemp(prefix=f"{path.name}.", suffix=TEMP_MARKER, dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=TEMP_MARKER, dir=path.parent)
     os.close(fd)
     try:
         yield Path(name)
@@ -322,7 +322,7 @@ def _atomic_destination(dst: Path) -> Iterator[Path]:
     """A temporary path beside ``dst``, renamed onto it when the block succeeds and
     removed when it fails."""
     dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=TEMP_MARKER, dir=dst.parent)
+    fd, name = tempfile.mkstemp(prefix=temp_prefix(dst.name), suffix=TEMP_MARKER, dir=dst.parent)
     os.close(fd)
     tmp = Path(name)
     try:

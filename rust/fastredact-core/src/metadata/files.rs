@@ -66,13 +66,26 @@ fn parent_dir(dst: &Path) -> PathBuf {
     }
 }
 
+/// At most this many bytes of an output's name go into its temporary file's name, which must
+/// fit the filesystem's 255-byte limit once the process id, a counter and the marker are added.
+const TEMP_NAME_BYTES: usize = 100;
+
+/// The start of `name`, cut to [`TEMP_NAME_BYTES`] bytes on a character boundary.
+fn temp_name_part(name: &str) -> &str {
+    let mut end = name.len().min(TEMP_NAME_BYTES);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}
+
 /// Write `pieces` to `dst` atomically: a new temporary file beside it, then a rename.
 fn write_pieces_atomic(dst: &Path, pieces: &Pieces<'_>, durability: Durability) -> io::Result<()> {
     let dir = parent_dir(dst);
     fs::create_dir_all(&dir)?;
     let name = dst
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
+        .map(|n| temp_name_part(&n.to_string_lossy()).to_owned())
         .unwrap_or_default();
     let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     let tmp = dir.join(format!(".{name}.{}.{n}.fastredact-tmp", std::process::id()));
@@ -297,6 +310,23 @@ mod tests {
         );
         assert_eq!(same.unwrap_err().kind(), "invalid_argument");
         assert_eq!(fs::read(dir.join("good.jpg")).unwrap(), good);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_name_at_the_filesystem_limit_is_written() {
+        let dir = tempdir("long");
+        // 250 bytes of multi-byte characters and ASCII: the temporary name must still fit.
+        let name = format!("{}{}.jpg", "é".repeat(100), "a".repeat(46));
+        assert_eq!(name.len(), 250);
+        let good = crate::metadata::jpeg::tests::build(&[], &[], b"TRAILER");
+        fs::write(dir.join("in.jpg"), &good).unwrap();
+        strip_file(&dir.join("in.jpg"), &dir.join(&name), &Policy::default()).unwrap();
+        assert!(!fs::read(dir.join(&name)).unwrap().ends_with(b"TRAILER"));
+        assert_eq!(temp_name_part(&name).len(), 100);
+        assert_eq!(temp_name_part("é").len(), 2);
+        assert_eq!(temp_name_part(&"é".repeat(60)).len(), 100);
+        assert_eq!(temp_name_part(&format!("a{}", "é".repeat(60))).len(), 99);
         fs::remove_dir_all(&dir).unwrap();
     }
 }
