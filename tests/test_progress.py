@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 
@@ -49,8 +50,12 @@ def test_photos_report_no_frames(shared_data: Path, tmp_path: Path) -> None:
 
 
 def test_cli_shows_a_frame_bar_and_counts_frames(
-    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    clip: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # bars are drawn on terminals
     code = cli.main(["redact", str(clip), "-o", str(tmp_path / "out"), "--no-plates"])
     err = capsys.readouterr().err
     n = decoded_frames(clip)
@@ -69,9 +74,21 @@ def test_cli_no_progress_shows_no_bar(
     assert err.strip().splitlines() == [err.strip().splitlines()[-1]]  # the summary only
 
 
-def test_frame_bar_sums_videos_reported_from_several_threads(
-    capsys: pytest.CaptureFixture[str],
+def test_no_bar_when_stderr_is_not_a_terminal(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A job's log (stderr redirected) gets the summary, not a bar update per file."""
+    code = cli.main(["redact", str(clip), "-o", str(tmp_path / "out"), "--no-plates"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "\r" not in err and "file/s" not in err and "video frames:" not in err, err
+    assert err.strip().splitlines() == [err.strip().splitlines()[-1]]
+
+
+def test_frame_bar_sums_videos_reported_from_several_threads(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     bar = FrameBar()
 
     def video(name: str, frames: int) -> None:

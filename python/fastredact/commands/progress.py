@@ -30,6 +30,7 @@ class FrameBar:
                     position=self._position,
                     file=sys.stderr,
                     dynamic_ncols=True,
+                    disable=None,  # drawn on a terminal only
                 )
             if total and path not in self._declared:
                 self._declared[path] = total

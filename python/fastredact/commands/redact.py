@@ -256,7 +256,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--dry-run", action="store_true", help="list what would be processed, write nothing"
     )
     run.add_argument(
-        "--no-progress", action="store_true", help="no progress bars (files, and video frames)"
+        "--no-progress",
+        action="store_true",
+        help="no progress bars (files, and video frames; they are only drawn on a terminal)",
     )
     p.set_defaults(handler=run_redact)
 
@@ -356,7 +358,11 @@ def _report(results, *, progress: bool, frames=None) -> int:  # type: ignore[no-
     objects = 0
     video_frames = 0
     started = time.perf_counter()
-    bar = tqdm(unit="file", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+    # disable=None: tqdm shows the bar only when stderr is a terminal (a job's log gets the
+    # error lines and the summary, not a carriage-return update per file).
+    bar = tqdm(
+        unit="file", disable=None if progress else True, file=sys.stderr, dynamic_ncols=True
+    )
     with bar:
         for result in results:
             counts[result.status] = counts.get(result.status, 0) + 1
