@@ -241,7 +241,7 @@ class Redactor:
         try:
             write_atomically(dst, cleaned)
         except OSError as exc:
-            raise OutputUnwritable(f"cannot write {display(dst)}: {exc.strerror or exc}") from None
+            raise OutputUnwritable(f"cannot write its output: {exc.strerror or exc}") from None
         result.output = str(dst)
         result.output_sha256 = sha256_bytes(cleaned)
 
