@@ -141,7 +141,7 @@ def test_unknown_and_unsupported_formats(shared_data: Path) -> None:
     for data in (b"", b"hello world", b"%PDF-1.7\n", b"\0" * 100):
         with pytest.raises(UnsupportedFormat):
             strip_metadata(data)
-    for rel in ("mat2/dirty.tiff", "mat2/dirty.heic", "mat2/dirty.avif", "mat2/dirty.jxl"):
+    for rel in ("mat2/dirty.tiff", "mat2/dirty.jxl"):
         with pytest.raises(UnsupportedFormat, match="cannot be stripped"):
             strip_metadata((shared_data / rel).read_bytes())
     # A JPEG-named text file is sniffed by content.

@@ -2,10 +2,13 @@
 
 JPEG, PNG (and APNG), WebP and GIF are rewritten losslessly by container surgery: the bytes
 the decoder needs are copied unchanged, everything else (EXIF, GPS, XMP, IPTC, comments,
-thumbnails, MPF secondary images, trailers, …) is dropped. TIFF (and the TIFF-based camera
-RAWs such as DNG), other camera RAWs, BMP, HEIC/HEIF, AVIF and JPEG XL are refused with
-:class:`~fastredact.errors.UnsupportedFormat`: there is no lossless surgery for them yet,
-and they are never passed through unstripped.
+thumbnails, MPF secondary images, trailers, …) is dropped. HEIC/HEIF and AVIF get their
+container rebuilt around the primary image (:mod:`fastredact.heif_strip`: EXIF, XMP,
+thumbnails, depth maps and gain maps go), which is used only when it decodes to exactly the
+input's pixels; their rotation and mirroring are item properties, kept whatever the
+orientation policy. TIFF (and the TIFF-based camera RAWs such as DNG), other camera RAWs, BMP
+and JPEG XL are refused with :class:`~fastredact.errors.UnsupportedFormat`: there is no
+lossless surgery for them yet, and they are never passed through unstripped.
 
 Policies:
 
@@ -34,6 +37,7 @@ from fastredact.errors import (
     LimitExceeded,
     UnsupportedFormat,
 )
+from fastredact.heif_strip import HEIF_FORMATS, strip_heif_checked
 from fastredact.safe_write import write_atomically
 
 __all__ = [
@@ -70,7 +74,8 @@ class StripResult:
 
     data: bytes
     format: str
-    """The format sniffed from the content: ``"jpeg"``, ``"png"``, ``"webp"`` or ``"gif"``."""
+    """The format sniffed from the content: ``"jpeg"``, ``"png"``, ``"webp"``, ``"gif"``,
+    ``"heif"`` or ``"avif"``."""
     removed: tuple[RemovedItem, ...]
     orientation: int | None
     """The EXIF Orientation (1-8) of the input, whatever the policy; ``None`` when absent."""
@@ -196,13 +201,16 @@ def strip_metadata(
     """Strip identifying metadata from an encoded image (format sniffed from the content).
 
     Raises :class:`~fastredact.errors.UnsupportedFormat` for unknown formats and for TIFF,
-    DNG and other camera RAWs, BMP, HEIC/HEIF, AVIF and JPEG XL;
+    DNG and other camera RAWs, BMP and JPEG XL, and for the HEIC/HEIF or AVIF files whose
+    container the lossless strip does not take (an alpha plane, image sequences, …);
     :class:`~fastredact.errors.CorruptInput` for malformed or truncated input; ``ValueError``
     for an unknown policy.
     """
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError(f"data must be bytes, not {type(data).__name__}")
     _check_policies(icc, orientation)
+    if _core.sniff_format(bytes(data[:64])) in HEIF_FORMATS:
+        return _strip_heif(bytes(data), icc)
     core_orientation = "drop" if orientation == "bake" else orientation
     clean, fmt, removed, found = _core.strip_metadata(bytes(data), icc, core_orientation)
     reencoded = False
@@ -212,6 +220,20 @@ def strip_metadata(
         clean, _, _, _ = _core.strip_metadata(baked, icc, "drop")
         reencoded = True
     return StripResult(clean, fmt, _removed(removed), found, reencoded)
+
+
+def _strip_heif(data: bytes, icc: str) -> StripResult:
+    """The checked HEIF / AVIF strip (:func:`fastredact.heif_strip.strip_heif_checked`);
+    :class:`UnsupportedFormat` when it cannot be trusted for this file."""
+    from fastredact import imageio
+
+    decoded = imageio.decode_image(data)  # CorruptInput / LimitExceeded when it cannot
+    outcome = strip_heif_checked(data, decoded, icc=icc, max_pixels=imageio.DEFAULT_MAX_PIXELS)
+    if isinstance(outcome, str):
+        raise UnsupportedFormat(f"{decoded.format.upper()} not stripped: {outcome}")
+    clean, rows = outcome
+    removed = tuple(RemovedItem(r["kind"], r["count"], r["bytes"]) for r in rows)
+    return StripResult(clean, decoded.format, removed, None, False)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -240,6 +262,24 @@ def strip_file(
     result = strip_metadata(src_path.read_bytes(), icc=icc, orientation=orientation)
     write_atomically(dst_path, result.data)
     return result
+
+
+def _sniff_file(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            return _core.sniff_format(f.read(64))
+    except OSError:
+        return None
+
+
+def _strip_one_in_python(src: Path, dst: Path, icc: IccPolicy) -> StripFileResult:
+    """One file of a batch that the Rust batch leaves to Python (HEIF / AVIF, checked by
+    decoding); never raises."""
+    try:
+        result = strip_file(src, dst, icc=icc)
+    except (FastRedactError, OSError, ValueError) as exc:
+        return StripFileResult(src, dst, None, (), None, False, exc)
+    return StripFileResult(src, dst, result.format, result.removed, None, False, None)
 
 
 _ERROR_CLASSES: dict[str, type[Exception]] = {
@@ -283,6 +323,9 @@ def strip_files(
     )
     results: list[StripFileResult] = []
     for (src, dst), (fmt, removed, found, kind, message) in zip(pair_list, outcomes, strict=True):
+        if kind == "unsupported_format" and _sniff_file(src) in HEIF_FORMATS:
+            results.append(_strip_one_in_python(src, dst, icc))
+            continue
         if kind is not None:
             error = _ERROR_CLASSES.get(kind, FastRedactError)(f"{message}")
             results.append(StripFileResult(src, dst, None, (), None, False, error))

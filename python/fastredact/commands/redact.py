@@ -360,9 +360,7 @@ def _report(results, *, progress: bool, frames=None) -> int:  # type: ignore[no-
     started = time.perf_counter()
     # disable=None: tqdm shows the bar only when stderr is a terminal (a job's log gets the
     # error lines and the summary, not a carriage-return update per file).
-    bar = tqdm(
-        unit="file", disable=None if progress else True, file=sys.stderr, dynamic_ncols=True
-    )
+    bar = tqdm(unit="file", disable=None if progress else True, file=sys.stderr, dynamic_ncols=True)
     with bar:
         for result in results:
             counts[result.status] = counts.get(result.status, 0) + 1

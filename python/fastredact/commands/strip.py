@@ -24,8 +24,11 @@ serial numbers, capture time), GPS, XMP, IPTC/Photoshop, comments, embedded
 thumbnails and preview images, and any data hidden after the end of the image.
 The pixels are not re-encoded: every byte of image data is copied unchanged.
 
-Supported: JPEG, PNG (and APNG), WebP and GIF, recognised by their content, not
-their name. TIFF, DNG and other camera RAWs, HEIC/HEIF, AVIF and JPEG XL are
+Supported: JPEG, PNG (and APNG), WebP, GIF, HEIC/HEIF and AVIF, recognised by
+their content, not their name. HEIC/HEIF and AVIF keep their primary image
+only (thumbnails, depth maps and HDR gain maps go) and are written only when
+the result decodes to exactly the same pixels; one with an alpha plane, or an
+image sequence, is refused. TIFF, DNG and other camera RAWs and JPEG XL are
 refused (they cannot be stripped losslessly yet); convert them first.
 
 A file given directly is written to OUTDIR/<its name>; the contents of a folder
