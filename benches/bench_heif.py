@@ -55,3 +55,53 @@ def test_heif(benchmark: Any, tmp_path: Path, reencode: bool) -> None:
         strip, again = RESULTS["lossless strip"], RESULTS["re-encode"]
         for (name, s1, z1), (_, s2, z2) in zip(strip, again, strict=True):
             print(f"| {name} | {s1:.2f} | {s2:.2f} | {z1:.3f} | {z2:.2f} |")
+
+
+def _psnr(a: Any, b: Any) -> float:
+    import numpy as np
+
+    error = np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2)
+    return float(10 * np.log10(255**2 / max(error, 1e-12)))
+
+
+def test_heif_encoder_settings(benchmark: Any) -> None:
+    """fastredact's HEIF encode (x265 ultrafast, quality 90) against libheif's default (preset
+    slow) at quality 95, what fastredact used before 2026-12-06: seconds, size against the
+    phone's file, PSNR of the decoded result against the decoded source."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared test data not found at {SHARED_DATA}")
+    import io
+
+    import pillow_heif
+    from PIL import Image
+
+    from fastredact import imageio
+
+    pillow_heif.register_heif_opener()
+    rows: list[str] = []
+
+    def encode_both() -> None:
+        for name in PHOTOS[:2]:
+            data = (SHARED_DATA / name).read_bytes()
+            frame = imageio.decode_image(data).frames[0]
+            started = time.perf_counter()
+            ours = imageio.encode_image([frame], "heif")
+            ours_s = time.perf_counter() - started
+            started = time.perf_counter()
+            buffer = io.BytesIO()
+            Image.fromarray(frame).save(buffer, format="HEIF", quality=95)
+            before_s = time.perf_counter() - started
+            for label, out, seconds in (
+                ("ours", ours, ours_s),
+                ("before", buffer.getvalue(), before_s),
+            ):
+                back = imageio.decode_image(out).frames[0]
+                rows.append(
+                    f"| {Path(name).name} | {label} | {seconds:.2f} | {len(out) / len(data):.2f} "
+                    f"| {_psnr(frame, back):.1f} |"
+                )
+
+    benchmark.pedantic(encode_both, rounds=1, iterations=1)
+    print("\n| photo | encoder | seconds | size / phone's file | PSNR dB |")
+    print("| --- | --- | --- | --- | --- |")
+    print("\n".join(rows))
