@@ -153,6 +153,9 @@ PYRAMIDS: dict[str, Callable[[], Detector]] = {
     "platenet, pyramid by halves, hidden (>= 0.7 x 0.45)": lambda: platenet_pyramid(
         2.0, DEFAULTS["platenet"].threshold * HIDE_THRESHOLD_FACTOR
     ),
+    "platenet, pyramid by halves, hidden with --plate-threshold 0.6 (>= 0.42)": lambda: (
+        platenet_pyramid(2.0, 0.6 * HIDE_THRESHOLD_FACTOR)
+    ),
 }
 
 
@@ -183,12 +186,12 @@ PLATE_FREE = (
 )
 
 
-def count_plate_free(data: Path) -> None:
-    """False plate boxes per full-resolution photo without vehicles: found (>= 0.45) and
-    hidden by ``redact`` (>= 0.7 x 0.45)."""
+def count_plate_free(data: Path, threshold: float | None) -> None:
+    """False plate boxes per full-resolution photo without vehicles: found (>= the threshold,
+    0.45 by default) and hidden by ``redact`` (>= 0.7 x the threshold)."""
     from fastredact import imageio
 
-    found_at = DEFAULTS["platenet"].threshold
+    found_at = DEFAULTS["platenet"].threshold if threshold is None else threshold
     hide_at = found_at * HIDE_THRESHOLD_FACTOR
     detector = load_detector("platenet", threshold=hide_at)
     print("| photo | size | false plates found | false plates hidden |")
@@ -220,9 +223,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="count false plates on full-resolution photos without vehicles instead",
     )
+    parser.add_argument(
+        "--threshold", type=float, help="with --plate-free: the plate threshold (default 0.45)"
+    )
     args = parser.parse_args(argv)
     if args.plate_free:
-        count_plate_free(args.data)
+        count_plate_free(args.data, args.threshold)
         return 0
     folder = args.data / "openimages-plates" / "valid"
     if not folder.is_dir():

@@ -50,6 +50,10 @@ class RedactOptions:
     shape: str = "ellipse"
     mask_scale: float = DEFAULT_MASK_SCALE
     threshold: float | None = None
+    face_threshold: float | None = None
+    """Overrides ``threshold`` for faces."""
+    plate_threshold: float | None = None
+    """Overrides ``threshold`` for plates."""
     min_size: int | None = None
     small_faces: bool = False
     icc: str = "keep"
@@ -78,8 +82,10 @@ class RedactOptions:
         _choice("device", self.device, DEVICES)
         if not self.mask_scale > 0:
             raise ValueError(f"mask_scale must be > 0, got {self.mask_scale}")
-        if self.threshold is not None and not 0 < self.threshold < 1:
-            raise ValueError(f"threshold must be between 0 and 1, got {self.threshold}")
+        for name in ("threshold", "face_threshold", "plate_threshold"):
+            value = getattr(self, name)
+            if value is not None and not 0 < value < 1:
+                raise ValueError(f"{name} must be between 0 and 1, got {value}")
         if self.min_size is not None and self.min_size < 0:
             raise ValueError(f"min_size must be >= 0, got {self.min_size}")
         if self.quality is not None and not 1 <= self.quality <= 100:
@@ -99,6 +105,9 @@ class RedactOptions:
         settings.pop("workers")
         settings.pop("threads")
         settings.pop("device")
+        for later in _ADDED_UNSET:  # unset, they change nothing: fingerprints stay as they were
+            if settings[later] is None:
+                settings.pop(later)
         return settings
 
     def fingerprint(self) -> str:
@@ -116,6 +125,12 @@ class RedactOptions:
             threads=self.threads_per_worker,
         )
 
+    def threshold_for(self, label: str) -> float | None:
+        """The reporting threshold the run asks for ``label`` (``"face"``, ``"plate"``), or
+        ``None`` for the model's own default."""
+        own = {"face": self.face_threshold, "plate": self.plate_threshold}.get(label)
+        return own if own is not None else self.threshold
+
     @property
     def face_tile_scales(self) -> tuple[float, ...]:
         return SMALL_FACE_TILE_SCALES if self.small_faces else STANDARD_FACE_TILE_SCALES
@@ -127,6 +142,10 @@ class RedactOptions:
         if self.threads is not None:
             return self.threads
         return max(1, usable_cpus() // self.workers)
+
+
+_ADDED_UNSET = ("face_threshold", "plate_threshold")
+"""Settings added after manifests were written, left out of the fingerprint while unset."""
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:

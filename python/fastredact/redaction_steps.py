@@ -64,20 +64,30 @@ class DetectorSet:
         common: dict[str, Any] = {
             "device": options.device,
             "threads": options.threads_per_worker,
-            "threshold": options.threshold,
             "min_size": float(options.min_size or 0),
         }
         thresholds: dict[str, float] = {}
         if options.faces:
             face, thresholds["face"] = _with_hiding_margin(
-                options.face_model, {**common, "tile_scales": options.face_tile_scales}
+                options.face_model,
+                {
+                    **common,
+                    "threshold": options.threshold_for("face"),
+                    "tile_scales": options.face_tile_scales,
+                },
             )
             parts.append(face)
         if options.plates:
             plate_device = options.device if options.plate_model.endswith(".onnx") else "cpu"
             plate_device = "cpu" if options.plate_model == "platenet" else plate_device
             plates, thresholds["plate"] = _with_hiding_margin(
-                options.plate_model, {**common, "device": plate_device, "labels": ["plate"]}
+                options.plate_model,
+                {
+                    **common,
+                    "threshold": options.threshold_for("plate"),
+                    "device": plate_device,
+                    "labels": ["plate"],
+                },
             )
             parts.append(plates)
         models = [

@@ -89,6 +89,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "default: 0.35 faces, 0.45 plates)",
     )
     what.add_argument(
+        "--face-threshold",
+        type=float,
+        metavar="T",
+        help="--threshold for faces only (default: --threshold, else 0.35)",
+    )
+    what.add_argument(
+        "--plate-threshold",
+        type=float,
+        metavar="T",
+        help="--threshold for plates only, e.g. 0.6 for indoor photos, where textures can "
+        "look like plates (default: --threshold, else 0.45)",
+    )
+    what.add_argument(
         "--small-faces",
         action="store_true",
         help="also search 3x-upscaled tiles, finding faces down to ~10 px "
@@ -279,6 +292,8 @@ def run_redact(args: argparse.Namespace) -> int:
             shape=args.shape,
             mask_scale=args.mask_scale,
             threshold=args.threshold,
+            face_threshold=args.face_threshold,
+            plate_threshold=args.plate_threshold,
             min_size=args.min_size,
             small_faces=args.small_faces,
             audio=args.audio,
