@@ -240,3 +240,22 @@ def test_a_file_name_at_the_filesystem_limit_is_written(tmp_path: Path, shared_d
     )
     assert strip.returncode == 0, strip.stderr
     assert (tmp_path / "s" / photo.name).is_file()
+
+
+def test_same_named_readmes_in_two_folders_are_skipped_not_failed(tmp_path: Path) -> None:
+    for folder, seed in (("one", 17), ("two", 18)):
+        _png(tmp_path / folder / f"{folder}.png", seed)
+        (tmp_path / folder / "README.md").write_text("sources of these photos")
+    done = _cli(str(tmp_path / "one"), str(tmp_path / "two"), "-o", str(tmp_path / "out"))
+    assert done.returncode == 0 and "2 ok, 2 skipped, 0 failed" in done.stderr, done.stderr
+
+
+def test_photos_not_named_like_photos_still_never_replace_each_other(tmp_path: Path) -> None:
+    """Named without a photo suffix, they claim their output path when it is written."""
+    for folder, seed in (("one", 19), ("two", 20)):
+        (tmp_path / folder).mkdir()
+        _png(tmp_path / folder / "photo.png", seed).rename(tmp_path / folder / "photo")
+    done = _cli(str(tmp_path / "one"), str(tmp_path / "two"), "-o", str(tmp_path / "out"))
+    assert done.returncode == 1 and "1 ok, 0 skipped, 1 failed" in done.stderr, done.stderr
+    assert "OutputCollision: its output path photo is already taken by" in done.stderr
+    assert len(list((tmp_path / "out").iterdir())) == 1

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from fastredact.errors import CorruptInput, FastRedactError, LimitExceeded
-from fastredact.output_names import OutputNames
+from fastredact.output_names import MEDIA_SUFFIXES, OutputNames
 
 __all__ = [
     "MAX_INPUT_BYTES",
@@ -170,7 +170,8 @@ def iter_inputs(
     """Every input file, lazily, each once. Each claims its output path in ``names`` (a fresh
     :class:`OutputNames` when not given): ``output_name(relative)``, the path relative to
     ``out_root`` its output is expected at (``relative`` itself by default). An input whose
-    path an earlier one holds becomes a failed item naming that input; an input that overlaps
+    path an earlier one holds becomes a failed item naming that input (files not named like a
+    photo or video claim nothing here); an input that overlaps
     ``out_root`` (:func:`output_overlap`) becomes one failed item, and is not walked."""
     names = names if names is not None else OutputNames()
     for raw in _expand_stdin(inputs):
@@ -179,7 +180,10 @@ def iter_inputs(
             yield InputFile(Path(raw), Path(Path(raw).name), Path(raw).parent, error=overlap)
             continue
         for item in _walk(Path(raw)):
-            if item.error is not None:
+            if item.error is not None or item.path.suffix.lower() not in MEDIA_SUFFIXES:
+                # Not named like media (a README, .DS_Store): nearly always skipped, so it
+                # claims nothing now; one that is a photo by content claims its path when it is
+                # written (the pipeline's _claim_output).
                 yield item
                 continue
             expected = output_name(item.relative) if output_name else item.relative
