@@ -114,14 +114,15 @@ def _resolved(path: Path) -> Path | None:
         return None
 
 
-def output_overlap(raw: Path, outdir: Path) -> str | None:
-    """Why the input ``raw`` cannot be redacted into ``outdir``, or ``None`` when it can.
+def output_overlap(raw: Path, outdir: Path, *, out: Path | None = None) -> str | None:
+    """Why the input ``raw`` cannot be redacted into ``outdir``, or ``None`` when it can
+    (``out``: ``outdir`` already resolved, for callers that check many inputs).
 
     They overlap when the output folder is, or lies inside, the input (a folder), is the input
     (a file), or holds the input: outputs would be written among the inputs, or over them (an
     input ``out/sub/x.jpg`` is where ``out/sub/sub/x.jpg`` would go from ``out/sub``).
     """
-    out, src = _resolved(outdir), _resolved(raw)
+    out, src = out or _resolved(outdir), _resolved(raw)
     if out is None or src is None:
         return None
     if out == src or (src.is_dir() and out.is_relative_to(src)):
@@ -174,8 +175,9 @@ def iter_inputs(
     photo or video claim nothing here); an input that overlaps
     ``out_root`` (:func:`output_overlap`) becomes one failed item, and is not walked."""
     names = names if names is not None else OutputNames()
+    out = _resolved(out_root)
     for raw in _expand_stdin(inputs):
-        overlap = output_overlap(Path(raw), out_root)
+        overlap = output_overlap(Path(raw), out_root, out=out)
         if overlap:  # paths read from stdin are checked here, one by one
             yield InputFile(Path(raw), Path(Path(raw).name), Path(raw).parent, error=overlap)
             continue
