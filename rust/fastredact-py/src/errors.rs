@@ -1,10 +1,12 @@
 //! Error mapping: every `fastredact_core::Error` and every Rust panic becomes one of the
-//! exceptions defined in the Python module `fastredact.errors` (the single hierarchy).
+//! exceptions defined in the Python module `fastredact.errors` (the single hierarchy); this
+//! is the only table from Rust errors to Python exceptions.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use fastredact_core::metadata::files::FileError;
 use fastredact_core::Error;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 
 pyo3::import_exception!(fastredact.errors, UnsupportedFormat);
@@ -21,6 +23,15 @@ pub fn to_py_err(err: Error) -> PyErr {
         Error::CorruptInput(_) => CorruptInput::new_err(msg),
         Error::LimitExceeded(_) => LimitExceeded::new_err(msg),
         Error::InvalidArgument(_) => PyValueError::new_err(msg),
+    }
+}
+
+/// Map one file's failure in a batch: the core errors as [`to_py_err`] does, reading or
+/// writing the files as `OSError`.
+pub fn file_err(err: FileError) -> PyErr {
+    match err {
+        FileError::Io(msg) => PyOSError::new_err(msg),
+        FileError::Strip(e) => to_py_err(e),
     }
 }
 

@@ -1,15 +1,16 @@
 //! Bindings of `fastredact_core::metadata`: strip bytes, or a batch of files with the GIL
-//! released. Results are plain tuples; `fastredact.strip` wraps them in dataclasses.
+//! released. Results are plain tuples (errors as exception objects); `fastredact.strip` wraps
+//! them in dataclasses.
 
 use std::path::PathBuf;
 
 use fastredact_core::jpeg_check::{self, ScanCheck};
 use fastredact_core::metadata::files::{self, Durability};
-use fastredact_core::metadata::{self, Pieces, Policy, Report};
+use fastredact_core::metadata::{self, Format, Pieces, Policy, Report};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::errors::{guarded, to_py_err};
+use crate::errors::{file_err, guarded, to_py_err};
 
 /// (kind, count, bytes) for each kind of removed content.
 type Removed = Vec<(&'static str, u64, u64)>;
@@ -27,6 +28,17 @@ fn removed(report: &Report) -> Removed {
 #[pyfunction]
 fn sniff_format(data: &[u8]) -> Option<&'static str> {
     metadata::sniff(data).map(|f| f.name())
+}
+
+/// The formats `strip_metadata` rewrites losslessly (`Format::is_lossless`), so the Python
+/// layer never keeps a copy of that list.
+#[pyfunction]
+fn lossless_formats() -> Vec<&'static str> {
+    Format::ALL
+        .iter()
+        .filter(|f| f.is_lossless())
+        .map(|f| f.name())
+        .collect()
 }
 
 /// Whether a TIFF structure is a camera RAW (DNG, NEF, ARW, CR2, …) by its directories,
@@ -91,14 +103,13 @@ fn strip_heif<'py>(
     })
 }
 
-/// One file's outcome: `(format, removed, orientation, error_kind, error_message)`; on
-/// success the error fields are `None`, on failure the others are.
+/// One file's outcome: `(format, removed, orientation, error)`; `error` is the exception
+/// (mapped by [`file_err`]) on failure, when the others are empty.
 type FileOutcome = (
     Option<&'static str>,
     Removed,
     Option<u16>,
-    Option<&'static str>,
-    Option<String>,
+    Option<Py<PyAny>>,
 );
 
 /// Strip many files (`(src, dst)` pairs) in parallel with the GIL released. Each output is
@@ -132,14 +143,12 @@ fn strip_files(
                     removed(&report),
                     report.orientation,
                     None,
-                    None,
                 ),
                 Err(e) => (
                     None,
                     Vec::new(),
                     None,
-                    Some(e.kind()),
-                    Some(e.message().to_owned()),
+                    Some(file_err(e).into_value(py).into_any()),
                 ),
             })
             .collect())
@@ -166,6 +175,7 @@ fn check_jpeg_scans(py: Python<'_>, data: &[u8]) -> PyResult<Option<&'static str
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(check_jpeg_scans, m)?)?;
     m.add_function(wrap_pyfunction!(is_camera_raw_tiff, m)?)?;
+    m.add_function(wrap_pyfunction!(lossless_formats, m)?)?;
     m.add_function(wrap_pyfunction!(sniff_format, m)?)?;
     m.add_function(wrap_pyfunction!(strip_metadata, m)?)?;
     m.add_function(wrap_pyfunction!(strip_heif, m)?)?;

@@ -32,7 +32,7 @@ pub use tiff_raw::is_camera_raw_tiff;
 pub(crate) use jpeg::scan_end as jpeg_scan_end;
 
 /// A container format recognised from the first bytes of a file. This is the one sniffer of
-/// the project: the Python layer (`fastredact.imageio.sniff_format`) wraps it.
+/// the project: the Python layer (`fastredact.formats`) wraps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     Jpeg,
@@ -55,6 +55,20 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in declaration order.
+    pub const ALL: [Format; 10] = [
+        Format::Jpeg,
+        Format::Png,
+        Format::WebP,
+        Format::Gif,
+        Format::Tiff,
+        Format::Bmp,
+        Format::Heif,
+        Format::Avif,
+        Format::Jxl,
+        Format::Raw,
+    ];
+
     /// A short stable name (`"jpeg"`, `"png"`, …) used in reports and by the Python layer.
     pub fn name(self) -> &'static str {
         match self {
@@ -418,18 +432,7 @@ mod tests {
 
     #[test]
     fn every_format_has_a_distinct_name() {
-        let all = [
-            Format::Jpeg,
-            Format::Png,
-            Format::WebP,
-            Format::Gif,
-            Format::Tiff,
-            Format::Bmp,
-            Format::Heif,
-            Format::Avif,
-            Format::Jxl,
-            Format::Raw,
-        ];
+        let all = Format::ALL;
         let mut names: Vec<_> = all.iter().map(|f| f.name()).collect();
         names.sort();
         names.dedup();
