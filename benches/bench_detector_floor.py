@@ -23,7 +23,7 @@ RUNS = 6
 PROBE = f"""
 import statistics, time
 import numpy as np
-from fastredact.detect.centerface import CenterFace
+from fastredact.detect._centerface import CenterFace
 detector = CenterFace(threads=1, threshold=0.3)
 image = np.random.default_rng(0).integers(0, 255, ({SIZE}, {SIZE}, 3), np.uint8)
 detector.detect(image)

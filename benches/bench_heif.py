@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import SHARED_DATA
+from tests.support import SHARED_DATA
 
 from fastredact import Redactor
 
@@ -75,7 +75,7 @@ def test_heif_encoder_settings(benchmark: Any) -> None:
     import pillow_heif
     from PIL import Image
 
-    from fastredact import imageio
+    from fastredact import photo
 
     pillow_heif.register_heif_opener()
     rows: list[str] = []
@@ -83,9 +83,9 @@ def test_heif_encoder_settings(benchmark: Any) -> None:
     def encode_both() -> None:
         for name in PHOTOS[:2]:
             data = (SHARED_DATA / name).read_bytes()
-            frame = imageio.decode_image(data).frames[0]
+            frame = photo.decode_image(data).frames[0]
             started = time.perf_counter()
-            ours = imageio.encode_image([frame], "heif")
+            ours = photo.encode_image([frame], "heif")
             ours_s = time.perf_counter() - started
             started = time.perf_counter()
             buffer = io.BytesIO()
@@ -95,7 +95,7 @@ def test_heif_encoder_settings(benchmark: Any) -> None:
                 ("ours", ours, ours_s),
                 ("before", buffer.getvalue(), before_s),
             ):
-                back = imageio.decode_image(out).frames[0]
+                back = photo.decode_image(out).frames[0]
                 rows.append(
                     f"| {Path(name).name} | {label} | {seconds:.2f} | {len(out) / len(data):.2f} "
                     f"| {_psnr(frame, back):.1f} |"

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from fastredact import redact
-from fastredact.backends import numpy_ref
+from fastredact.kernels import _numpy_ref as numpy_ref
 
 W, H = 3840, 2160
 SCALE = 1.3

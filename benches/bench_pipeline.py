@@ -56,9 +56,10 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from tests.conftest import SHARED_DATA
+from tests.support import SHARED_DATA
 
 from deface_env import deface_python
+from fastredact.run import read_manifest
 
 THRESHOLD = 0.35
 COPIES = int(os.environ.get("FASTREDACT_BENCH_COPIES", "2"))
@@ -175,8 +176,7 @@ def _faces_in_manifest(
     """(face boxes scoring >= ``threshold`` per file name, ok rows)."""
     boxes: dict[str, list[list[float]]] = {}
     ok = 0
-    for line in manifest.read_text().splitlines():
-        row = json.loads(line)
+    for row in read_manifest(manifest):
         ok += row["status"] == "ok"
         boxes[Path(row["path"]).name] = [
             d["box"]
@@ -190,8 +190,8 @@ def _stage_seconds(manifest: Path) -> dict[str, float]:
     """Seconds per stage summed over every file (the manifest's ``timings_ms``; ``redact``
     holds the verification pass, ``detect`` the first detection)."""
     totals: dict[str, float] = {}
-    for line in manifest.read_text().splitlines():
-        for stage, ms in json.loads(line).get("timings_ms", {}).items():
+    for row in read_manifest(manifest):
+        for stage, ms in row.get("timings_ms", {}).items():
             if stage != "total":
                 totals[stage] = totals.get(stage, 0.0) + ms / 1000
     return totals
@@ -219,7 +219,7 @@ def detector_megapixels(folder: Path) -> tuple[float, float]:
 
 UNVERIFIED = """
 import sys
-import fastredact.redaction_steps as steps
+import fastredact._hiding as steps
 steps.VERIFY_ROUNDS = 0
 from fastredact.cli import main
 sys.exit(main(sys.argv[1:]))

@@ -5,7 +5,7 @@ Run: ``python -m pytest benches/bench_plates.py --benchmark-only``
 Both detectors see the same ten 416×416 photos of ``openimages-plates/valid`` (from
 ``../shared/data``) in the same process, one image per benchmark round (cycled):
 
-- ``platenet``: ``fastredact.detect.platenet.PlateNet`` with onnxruntime
+- ``platenet``: ``fastredact.detect._platenet.PlateNet`` with onnxruntime
   ``intra_op_num_threads=1`` (pre-processing, network, decoding and NMS), one pass at 1×;
 - ``haar-plate``: ``cv2.CascadeClassifier`` with ``haarcascade_russian_plate_number.xml``
   (``scaleFactor=1.1``, ``minNeighbors=3``, grey conversion included), ``cv2.setNumThreads(1)``.
@@ -26,7 +26,7 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image
 
-from fastredact.detect.platenet import PlateNet
+from fastredact.detect._platenet import PlateNet
 
 IMAGES = 10
 SIDE = 416

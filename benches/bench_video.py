@@ -29,11 +29,11 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from tests.conftest import shared_file
+from tests.support import shared_file
 
 from deface_env import deface_python
 from fastredact.detect import DEFAULTS
-from fastredact.options import DEFAULT_MASK_SCALE
+from fastredact.kernels import DEFAULT_MASK_SCALE
 
 HD_FRAMES = int(os.environ.get("FASTREDACT_BENCH_HD_FRAMES", "150"))
 THRESHOLD = DEFAULTS["centerface"].threshold

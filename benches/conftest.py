@@ -8,11 +8,18 @@ Run benches from the project root with ``python -m pytest benches/<file> --bench
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
-from tests.conftest import SHARED_DATA, shared_data, shared_file
+from tests.support import SHARED_DATA, require_shared_data, shared_file
 
 __all__ = ["SHARED_DATA", "shared_data", "shared_file"]
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The ``../shared/data`` folder, or a skip (an error under CI) when it is absent."""
+    return require_shared_data()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -27,15 +27,15 @@ from PIL import Image, ImageOps
 
 from fastredact.detect import (
     DEFAULTS,
+    HIDE_THRESHOLD_FACTOR,
     CascadeDetector,
     Detector,
     TiledDetector,
     find_model,
     load_detector,
 )
-from fastredact.detect.nms import iou_matrix
+from fastredact.detect._nms import iou_matrix
 from fastredact.errors import FastRedactError
-from fastredact.redaction_steps import HIDE_THRESHOLD_FACTOR
 
 MATCH_IOU = 0.3
 
@@ -149,7 +149,7 @@ def platenet_pyramid(level_factor: float, threshold: float | None = None) -> Det
 PYRAMIDS: dict[str, Callable[[], Detector]] = {
     "platenet, pyramid by thirds": lambda: platenet_pyramid(3.0),
     "platenet, pyramid by halves": lambda: platenet_pyramid(2.0),
-    # What `redact` hides: down to the hiding margin (redaction_steps.HIDE_THRESHOLD_FACTOR).
+    # What `redact` hides: down to the hiding margin (fastredact.detect.HIDE_THRESHOLD_FACTOR).
     "platenet, pyramid by halves, hidden (>= 0.7 x 0.45)": lambda: platenet_pyramid(
         2.0, DEFAULTS["platenet"].threshold * HIDE_THRESHOLD_FACTOR
     ),
@@ -189,7 +189,7 @@ PLATE_FREE = (
 def count_plate_free(data: Path, threshold: float | None) -> None:
     """False plate boxes per full-resolution photo without vehicles: found (>= the threshold,
     0.45 by default) and hidden by ``redact`` (>= 0.7 x the threshold)."""
-    from fastredact import imageio
+    from fastredact import photo
 
     found_at = DEFAULTS["platenet"].threshold if threshold is None else threshold
     hide_at = found_at * HIDE_THRESHOLD_FACTOR
@@ -198,7 +198,7 @@ def count_plate_free(data: Path, threshold: float | None) -> None:
     print("| --- | --- | --- | --- |")
     totals = [0, 0]
     for name in PLATE_FREE:
-        decoded = imageio.decode_image((data / name).read_bytes())
+        decoded = photo.decode_image((data / name).read_bytes())
         image = np.ascontiguousarray(decoded.frames[0][:, :, :3])
         found = detector.detect(image)
         counts = [int((found.scores >= found_at).sum()), len(found)]

@@ -15,8 +15,8 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from tests.conftest import SHARED_DATA
-from tests.video_quality import QualityRow, measure, trim_clip
+from tests.support import SHARED_DATA
+from tests.support.video_quality import QualityRow, measure, trim_clip
 
 VIDEOS = (
     ("egoblur/gen1/test_video.mp4", False),

@@ -22,12 +22,12 @@ from pathlib import Path
 import av
 import numpy as np
 from numpy.typing import NDArray
-from tests.conftest import SHARED_DATA
+from tests.support import SHARED_DATA
 
 from fastredact.detect import Detections, load_detector
-from fastredact.detect.nms import iou_matrix
+from fastredact.detect._nms import iou_matrix
 from fastredact.options import RedactOptions
-from fastredact.pipeline import Redactor
+from fastredact.run import Redactor
 
 FLOOR = 0.02
 """Scores down to this are read at the residual's place."""

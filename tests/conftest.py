@@ -1,24 +1,12 @@
-"""Shared fixtures.
-
-Real third-party files live in ``../shared/data`` beside the project (never in this
-repository). Tests that need them skip with a clear reason when the folder is absent —
-except when ``FASTREDACT_REQUIRE_SHARED_DATA=1`` (set by ``.ci/run``), where a missing
-folder is an error: CI must never pass by skipping.
-"""
+"""Shared fixtures (the helpers themselves live in :mod:`tests.support`)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(
-    os.environ.get("FASTREDACT_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data")
-)
-REQUIRE_SHARED_DATA = os.environ.get("FASTREDACT_REQUIRE_SHARED_DATA") == "1"
+from tests.support import REQUIRE_SHARED_DATA, SHARED_DATA, require_shared_data
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -32,25 +20,4 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The ``../shared/data`` folder, or a skip (an error under CI) when it is absent."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared test data not found at {SHARED_DATA} (see README, 'Tests')")
-    return SHARED_DATA
-
-
-def shared_file(shared_data: Path, relative: str) -> Path:
-    """One file of the shared corpus; missing files are an error, not a skip."""
-    path = shared_data / relative
-    if not path.is_file():
-        raise FileNotFoundError(f"expected shared fixture {path} is missing")
-    return path
-
-
-def reference_tool(name: str, debian_package: str) -> str:
-    """The path of an independent reference program, or a skip when it is not installed
-    (a failure under CI, which installs it: ``.ci/run``)."""
-    path = shutil.which(name)
-    if path is None:
-        if REQUIRE_SHARED_DATA:
-            pytest.fail(f"{name} is required in CI (apt-get install {debian_package})")
-        pytest.skip(f"{name} not installed (apt-get install {debian_package})")
-    return path
+    return require_shared_data()

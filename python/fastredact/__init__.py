@@ -1,6 +1,7 @@
 """fastredact: anonymize photo and video datasets fast, on-premise, failing closed.
 
-The public API is re-exported here; see the README for usage.
+The public API is re-exported here (this module holds nothing else); see the README for
+usage and its module map for where each stage lives.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from fastredact.errors import (
     CorruptInput,
     DetectorError,
     FastRedactError,
+    InputUnreadable,
     InternalError,
     LimitExceeded,
     ModelNotFound,
@@ -31,9 +33,9 @@ from fastredact.errors import (
     ResidualDetection,
     UnsupportedFormat,
 )
-from fastredact.pipeline import FileResult, Redactor
-from fastredact.redact import redact
-from fastredact.regions import Region
+from fastredact.kernels import Region, redact
+from fastredact.options import RedactOptions
+from fastredact.run import FileResult, Redactor, read_manifest
 from fastredact.strip import (
     RemovedItem,
     StripFileResult,
@@ -52,12 +54,14 @@ __all__ = [
     "DetectorError",
     "FastRedactError",
     "FileResult",
+    "InputUnreadable",
     "InternalError",
     "LimitExceeded",
     "ModelNotFound",
     "MultiDetector",
     "OutputCollision",
     "OutputUnwritable",
+    "RedactOptions",
     "Redactor",
     "Region",
     "RemovedItem",
@@ -72,6 +76,7 @@ __all__ = [
     "errors",
     "load_detector",
     "model_status",
+    "read_manifest",
     "redact",
     "strip_file",
     "strip_files",

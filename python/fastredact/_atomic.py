@@ -1,4 +1,6 @@
-"""Atomic output: write to a temporary file beside the destination, then rename over it.
+"""Atomic output, the one writer of every file fastredact produces (photos, videos, stripped
+copies): write to a temporary file beside the destination, sync it, then rename it over the
+destination.
 
 A reader (or a run killed with ``kill -9``) sees either no file or the complete file, never a
 partial one; a leftover temporary file carries the ``.fastredact-tmp`` marker.
@@ -9,13 +11,16 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = [
     "FILE_MODE",
     "TEMP_MARKER",
+    "atomic_path",
     "remove_stale_temp_files",
     "temp_prefix",
+    "temporary_beside",
     "write_atomically",
 ]
 
@@ -47,14 +52,18 @@ def temp_prefix(name: str) -> str:
     return "." + raw.decode("utf-8", "ignore") + "."
 
 
-def write_atomically(dst: Path, data: bytes, *, mode: int = FILE_MODE) -> None:
-    """Write ``data`` to ``dst`` atomically (same-directory temp file + ``os.replace``)."""
+@contextlib.contextmanager
+def atomic_path(dst: Path, *, mode: int = FILE_MODE) -> Iterator[Path]:
+    """A temporary file beside ``dst`` (created empty, folders made as needed) for the block
+    to write; when the block succeeds it is synced to the device, given ``mode`` and renamed
+    onto ``dst``; when the block fails it is removed and ``dst`` is left as it was."""
     dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(dst.name), suffix=TEMP_MARKER, dir=dst.parent)
+    fd, name = tempfile.mkstemp(prefix=temp_prefix(dst.name), suffix=TEMP_MARKER, dir=dst.parent)
+    os.close(fd)
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
+        yield tmp
+        with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, dst)
@@ -62,6 +71,25 @@ def write_atomically(dst: Path, data: bytes, *, mode: int = FILE_MODE) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def write_atomically(dst: Path, data: bytes, *, mode: int = FILE_MODE) -> None:
+    """Write ``data`` to ``dst`` atomically (:func:`atomic_path`)."""
+    with atomic_path(dst, mode=mode) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+
+
+@contextlib.contextmanager
+def temporary_beside(path: Path) -> Iterator[Path]:
+    """An empty temporary file's path beside ``path`` (same marker, so ``--resume`` cleans it
+    up after a kill), removed when the block ends."""
+    fd, name = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=TEMP_MARKER, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(name)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
 
 
 def remove_stale_temp_files(root: Path) -> int:

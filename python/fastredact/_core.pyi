@@ -10,6 +10,7 @@ __all__ = [
     "_selftest_fail",
     "check_jpeg_scans",
     "is_camera_raw_tiff",
+    "lossless_formats",
     "redact",
     "simd_levels",
     "sniff_format",
@@ -50,9 +51,13 @@ def is_camera_raw_tiff(data: bytes) -> bool:
     """Whether a TIFF structure is a camera RAW (CR2 signature, DNGVersion, a CFA or
     LinearRaw directory, or a maker's raw compression), read from its directories alone."""
 
+def lossless_formats() -> list[str]:
+    """The formats ``strip_metadata`` rewrites losslessly (the core's ``Format::is_lossless``)."""
+
 def sniff_format(data: bytes) -> str | None:
     """The container format sniffed from the content (``jpeg png webp gif tiff bmp heif avif
-    jxl raw``), or ``None`` when unknown. The project's only sniffer."""
+    jxl raw``), or ``None`` when unknown. The project's only sniffer (``fastredact.formats``
+    is its only caller)."""
 
 def strip_metadata(
     data: bytes, icc: str = "keep", orientation: str = "keep"
@@ -69,6 +74,7 @@ def strip_files(
     orientation: str = "keep",
     threads: int | None = None,
     durable: bool = False,
-) -> list[tuple[str | None, list[tuple[str, int, int]], int | None, str | None, str | None]]:
-    """Strip ``(src, dst)`` files in parallel: ``(format, removed, orientation, error kind,
-    error message)`` per file, in input order. ``durable``: sync outputs and their folders."""
+) -> list[tuple[str | None, list[tuple[str, int, int]], int | None, Exception | None]]:
+    """Strip ``(src, dst)`` files in parallel: ``(format, removed, orientation, error)`` per
+    file, in input order; ``error`` is the exception (a ``fastredact.errors`` class, or
+    ``OSError`` for reading and writing). ``durable``: sync outputs and their folders."""

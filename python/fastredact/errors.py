@@ -12,6 +12,7 @@ __all__ = [
     "CorruptInput",
     "DetectorError",
     "FastRedactError",
+    "InputUnreadable",
     "InternalError",
     "LimitExceeded",
     "ModelNotFound",
@@ -19,6 +20,8 @@ __all__ = [
     "OutputUnwritable",
     "ResidualDetection",
     "UnsupportedFormat",
+    "error_kind",
+    "one_line",
 ]
 
 
@@ -28,6 +31,11 @@ class FastRedactError(Exception):
 
 class UnsupportedFormat(FastRedactError):
     """The input's format (sniffed from its content) is not one fastredact can process safely."""
+
+
+class InputUnreadable(FastRedactError):
+    """An input cannot be read at all: missing, no permission, a folder that cannot be
+    listed, a symlink loop, or a symlinked folder (never followed)."""
 
 
 class CorruptInput(FastRedactError):
@@ -65,3 +73,18 @@ class ResidualDetection(FastRedactError):
 
 class InternalError(FastRedactError):
     """A bug inside fastredact (for example a panic in the Rust core). Please report it."""
+
+
+def error_kind(exc: BaseException) -> str:
+    """The kind of a per-file failure as the manifest records it (``error_kind``): the
+    exception's class name (``"CorruptInput"``, ``"OSError"``, …)."""
+    return type(exc).__name__
+
+
+def one_line(cause: object) -> str:
+    """``cause`` (an exception or a text) as one line: runs of whitespace become one space;
+    an exception without a message gives its class name."""
+    text = " ".join(str(cause).split())
+    if not text and isinstance(cause, BaseException):
+        return type(cause).__name__
+    return text

@@ -1,85 +1,305 @@
-"""The one place that decides defaults for photo redaction, so the manifest can record them.
+"""The one place that decides defaults and option vocabularies, so the manifest can record
+them and the command line cannot drift from the API.
 
 :class:`RedactOptions` is what both the CLI and :class:`fastredact.Redactor` take; its
 :meth:`RedactOptions.fingerprint` identifies everything that changes the output (``--resume``).
+Each field that is a command-line option carries its help text (:class:`Flag`):
+``fastredact redact``'s parser is built from these fields, so a new option is one field here.
+Each vocabulary is a ``Literal`` type defined once; its values are read with
+:func:`typing.get_args`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, get_args, get_origin
 
-from fastredact.cpus import usable_cpus
-from fastredact.imageio import DEFAULT_MAX_PIXELS
-from fastredact.manifest import settings_fingerprint
-from fastredact.regions import DEFAULT_MASK_SCALE
-from fastredact.video_options import DEFAULT_CRF, DEFAULT_PRESET, VideoOptions
+from fastredact._cpus import usable_cpus
+from fastredact.kernels import DEFAULT_MASK_SCALE, Mode, Shape
+
+if TYPE_CHECKING:
+    from fastredact.video._options import VideoOptions
 
 __all__ = [
-    "MODES",
-    "OUTPUT_FORMATS",
-    "SHAPES",
+    "DEFAULT_CRF",
+    "DEFAULT_MAX_PIXELS",
+    "DEFAULT_PRESET",
+    "OPTION_GROUPS",
+    "AudioPolicy",
+    "Device",
+    "Flag",
+    "IccPolicy",
+    "Mode",
+    "OutputFormat",
+    "Preset",
     "RedactOptions",
+    "RedactOrientation",
+    "Shape",
+    "StripOrientation",
+    "choices",
+    "settings_fingerprint",
 ]
 
-MODES = ("blur", "pixelate", "fill", "secure")
-SHAPES = ("ellipse", "box")
-OUTPUT_FORMATS = ("same", "jpeg", "png", "webp", "tiff")
-ICC_POLICIES = ("keep", "drop")
-ORIENTATION_POLICIES = ("keep", "bake")
-DEVICES = ("cpu", "cuda")
+OutputFormat: TypeAlias = Literal["same", "jpeg", "png", "webp", "tiff"]
+"""Output photo format: ``same`` keeps the input's (RAW becomes 16-bit TIFF)."""
+IccPolicy: TypeAlias = Literal["keep", "drop"]
+"""What happens to an embedded ICC colour profile."""
+RedactOrientation: TypeAlias = Literal["keep", "bake"]
+"""``redact``: keep the EXIF orientation tag, or rotate the pixels upright."""
+StripOrientation: TypeAlias = Literal["keep", "drop", "bake"]
+"""``strip``: keep an orientation-only EXIF, drop it, or rotate the pixels (re-encodes)."""
+AudioPolicy: TypeAlias = Literal["keep", "drop"]
+"""Video audio streams: copied packet for packet, or dropped."""
+Device: TypeAlias = Literal["cpu", "cuda"]
+"""Where ``redact``'s detectors run."""
+Preset: TypeAlias = Literal[
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+]
+"""The speed/size presets of libx264 and libx265 (the only encoders a preset applies to)."""
 
+DEFAULT_MAX_PIXELS = 200_000_000
+"""Images with more pixels than this are refused before decoding (decompression bombs)."""
+DEFAULT_CRF = 18
+"""Video constant-quality factor: visually lossless H.264."""
+DEFAULT_PRESET: Preset = "veryfast"
+"""Video encoder preset: encoding must not be the bottleneck on a laptop."""
 
 SMALL_FACE_TILE_SCALES = (1.0, 3.0)
 """Face tiling with ``small_faces``: the standard passes plus 3x-enlarged tiles (faces down to
 ~10 px), the detection module's own default; ~10x the detector time of the standard schedule."""
 STANDARD_FACE_TILE_SCALES = (1.0,)
 """Face tiling by default: the native image (in tiles) and its shrunk levels, so faces from
-~24 px up to the whole frame (see :mod:`fastredact.detect.tiling`)."""
+~24 px up to the whole frame (see :mod:`fastredact.detect`)."""
+
+
+def choices(vocabulary: Any) -> tuple[str, ...]:
+    """The values of a ``Literal`` vocabulary (also inside ``... | None``), in order; ``()``
+    for a type that is not one."""
+    if get_origin(vocabulary) is Literal:
+        return get_args(vocabulary)
+    return tuple(
+        v for arg in get_args(vocabulary) if get_origin(arg) is Literal for v in get_args(arg)
+    )
+
+
+@dataclass(frozen=True)
+class Flag:
+    """How a :class:`RedactOptions` field appears on the command line: its help text, the
+    ``--help`` group it is listed in, and optionally the placeholder of its value.
+    ``%(default)s`` in the help is replaced by the default."""
+
+    help: str
+    group: str
+    metavar: str | None = None
+
+
+FIND, HIDE, OUTPUT, VIDEO, RUN = (
+    "what to find",
+    "how to hide",
+    "output",
+    "video (MP4, MOV, MKV, AVI, WebM)",
+    "run",
+)
+OPTION_GROUPS = (FIND, HIDE, OUTPUT, VIDEO, RUN)
+"""The groups of ``fastredact redact --help``, in order."""
+
+
+def _flag(help: str, group: str, metavar: str | None = None) -> dict[str, Flag]:
+    """A field's metadata making it a command-line option (see :class:`Flag`)."""
+    return {"flag": Flag(help, group, metavar)}
 
 
 @dataclass(frozen=True)
 class RedactOptions:
-    """Settings of a photo redaction run (see ``fastredact redact --help`` for each)."""
+    """Settings of a redaction run (see ``fastredact redact --help`` for each)."""
 
-    faces: bool = True
-    plates: bool = True
     face_model: str = "centerface"
+    """A registered face model (``fastredact models``) or a model file."""
     plate_model: str = "platenet"
-    mode: str = "blur"
-    shape: str = "ellipse"
-    mask_scale: float = DEFAULT_MASK_SCALE
-    threshold: float | None = None
-    face_threshold: float | None = None
-    """Overrides ``threshold`` for faces."""
-    plate_threshold: float | None = None
-    """Overrides ``threshold`` for plates."""
-    min_size: int | None = None
-    small_faces: bool = False
-    icc: str = "keep"
-    orientation: str = "keep"
-    format: str = "same"
-    quality: int | None = None
-    reencode: bool = False
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    audio: str = "keep"
-    video_codec: str | None = None
-    crf: int = DEFAULT_CRF
-    preset: str | None = DEFAULT_PRESET
-    detect_every: int = 1
-    verify_video: bool = False
-    motion_threshold: float | None = None
-    device: str = "cpu"
-    workers: int = field(default_factory=usable_cpus)
-    threads: int | None = None
+    """A registered plate model or a model file."""
+    faces: bool = field(default=True, metadata=_flag("detect and hide faces (default: on)", FIND))
+    plates: bool = field(
+        default=True, metadata=_flag("detect and hide licence plates (default: on)", FIND)
+    )
+    threshold: float | None = field(
+        default=None,
+        metadata=_flag(
+            "detector score threshold in (0, 1); lower finds more; objects scoring down to "
+            "0.7 x T are hidden too, as a safety margin (default: each model's documented "
+            "default: 0.35 faces, 0.45 plates)",
+            FIND,
+            "T",
+        ),
+    )
+    face_threshold: float | None = field(
+        default=None,
+        metadata=_flag("--threshold for faces only (default: --threshold, else 0.35)", FIND, "T"),
+    )
+    plate_threshold: float | None = field(
+        default=None,
+        metadata=_flag(
+            "--threshold for plates only, e.g. 0.6 for indoor photos, where textures can "
+            "look like plates (default: --threshold, else 0.45)",
+            FIND,
+            "T",
+        ),
+    )
+    small_faces: bool = field(
+        default=False,
+        metadata=_flag(
+            "also search 3x-upscaled tiles, finding faces down to ~10 px "
+            "(default: faces from ~24 px; 10-20x slower)",
+            FIND,
+        ),
+    )
+    min_size: int | None = field(
+        default=None,
+        metadata=_flag("ignore detections smaller than PX pixels on their longer side", FIND, "PX"),
+    )
+    mode: Mode = field(
+        default="blur",
+        metadata=_flag(
+            "blur (default), pixelate, secure (pixelate + noise, resists de-blurring) or fill "
+            "(solid black)",
+            HIDE,
+        ),
+    )
+    shape: Shape = field(
+        default="ellipse", metadata=_flag("shape of each hidden region (default: ellipse)", HIDE)
+    )
+    mask_scale: float = field(
+        default=DEFAULT_MASK_SCALE,
+        metadata=_flag(
+            "grow each detected box by S about its centre, so the hidden ellipse also "
+            "covers hair, ears and chin (default: %(default)s)",
+            HIDE,
+            "S",
+        ),
+    )
+    format: OutputFormat = field(
+        default="same",
+        metadata=_flag(
+            "output format (default: same as the input; RAW becomes 16-bit TIFF)", OUTPUT
+        ),
+    )
+    quality: int | None = field(
+        default=None,
+        metadata=_flag(
+            "JPEG/WebP quality 1-100 (default: matched to the source JPEG)", OUTPUT, "Q"
+        ),
+    )
+    reencode: bool = field(
+        default=False,
+        metadata=_flag("re-encode every file, even those where nothing was found", OUTPUT),
+    )
+    icc: IccPolicy = field(
+        default="keep", metadata=_flag("keep (default) or drop the ICC colour profile", OUTPUT)
+    )
+    orientation: RedactOrientation = field(
+        default="keep",
+        metadata=_flag(
+            "keep the EXIF orientation tag (default) or rotate the pixels upright", OUTPUT
+        ),
+    )
+    audio: AudioPolicy = field(
+        default="keep", metadata=_flag("copy audio streams unchanged (default) or drop them", VIDEO)
+    )
+    video_codec: str | None = field(
+        default=None,
+        metadata=_flag(
+            "FFmpeg encoder for the redacted video (default: libx264, H.264; libvpx-vp9 "
+            "for .webm); e.g. libx265, libsvtav1",
+            VIDEO,
+            "NAME",
+        ),
+    )
+    crf: int = field(
+        default=DEFAULT_CRF,
+        metadata=_flag(
+            "constant-quality factor of the video encoder: lower is better and larger; 0 is "
+            "lossless with libx264 (default: %(default)s, visually lossless H.264)",
+            VIDEO,
+            "N",
+        ),
+    )
+    preset: Preset | None = field(
+        default=DEFAULT_PRESET,
+        metadata=_flag(
+            "libx264/libx265 speed preset, ultrafast ... veryslow: slower gives smaller "
+            "files at the same quality (default: %(default)s)",
+            VIDEO,
+            "NAME",
+        ),
+    )
+    detect_every: int = field(
+        default=1,
+        metadata=_flag(
+            "run the detectors on every Nth frame and track in between (default: 1, "
+            "every frame); tracks are extended and gaps filled so a miss shows nothing",
+            VIDEO,
+            "N",
+        ),
+    )
+    verify_video: bool = field(
+        default=False,
+        metadata=_flag(
+            "decode each written video and run the detectors on every frame at the "
+            "reporting threshold; hide what they still find (re-encoding can push a near-miss "
+            "over the threshold) in up to 2 re-runs, else fail the file; costs about one "
+            "detection per frame more",
+            VIDEO,
+        ),
+    )
+    motion_threshold: float | None = field(
+        default=None,
+        metadata=_flag(
+            "skip detection on frames where no part of the picture changed by more than G "
+            "grey levels since the last detected frame, and reuse its boxes (e.g. 3 for a fixed "
+            "camera; default: off; the detector still runs at least every 30 frames)",
+            VIDEO,
+            "G",
+        ),
+    )
+    device: Device = field(default="cpu", metadata=_flag("where detectors run (default: cpu)", RUN))
+    workers: int = field(
+        default_factory=usable_cpus,
+        metadata=_flag(
+            "files processed in parallel (default: the cores this process may use, "
+            "affinity and container CPU limits included: %(default)s here)",
+            RUN,
+            "N",
+        ),
+    )
+    threads: int | None = field(
+        default=None,
+        metadata=_flag("detector threads per worker (default: cores / workers)", RUN, "N"),
+    )
+
+    max_pixels: int = field(
+        default=DEFAULT_MAX_PIXELS,
+        metadata=_flag(
+            "refuse images with more pixels (all frames of an animation together), "
+            "before decoding (default: %(default)s)",
+            RUN,
+            "N",
+        ),
+    )
 
     def __post_init__(self) -> None:
-        _choice("mode", self.mode, MODES)
-        _choice("shape", self.shape, SHAPES)
-        _choice("format", self.format, OUTPUT_FORMATS)
-        _choice("icc", self.icc, ICC_POLICIES)
-        _choice("orientation", self.orientation, ORIENTATION_POLICIES)
-        _choice("device", self.device, DEVICES)
+        for name, vocabulary in _VOCABULARIES.items():
+            _choice(name, getattr(self, name), choices(vocabulary))
         if not self.mask_scale > 0:
             raise ValueError(f"mask_scale must be > 0, got {self.mask_scale}")
         for name in ("threshold", "face_threshold", "plate_threshold"):
@@ -92,7 +312,6 @@ class RedactOptions:
             raise ValueError(f"quality must be between 1 and 100, got {self.quality}")
         if self.max_pixels <= 0:
             raise ValueError(f"max_pixels must be > 0, got {self.max_pixels}")
-        _choice("audio", self.audio, ("keep", "drop"))
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
         if self.threads is not None and self.threads < 1:
@@ -115,6 +334,8 @@ class RedactOptions:
 
     def video_options(self) -> VideoOptions:
         """The video settings these options imply (codec and quality: the video defaults)."""
+        from fastredact.video._options import VideoOptions
+
         return VideoOptions(
             codec=self.video_codec,
             crf=self.crf,
@@ -138,14 +359,32 @@ class RedactOptions:
     @property
     def threads_per_worker(self) -> int:
         """Intra-op threads per worker: ``threads`` when set, else so that workers × threads
-        = the usable cores (:func:`fastredact.cpus.usable_cpus`)."""
+        = the usable cores (:func:`fastredact._cpus.usable_cpus`)."""
         if self.threads is not None:
             return self.threads
         return max(1, usable_cpus() // self.workers)
 
 
+_VOCABULARIES: dict[str, Any] = {
+    "mode": Mode,
+    "shape": Shape,
+    "format": OutputFormat,
+    "icc": IccPolicy,
+    "orientation": RedactOrientation,
+    "audio": AudioPolicy,
+    "device": Device,
+}
+"""The fields of :class:`RedactOptions` that take a word from a vocabulary (``preset`` is
+checked with the other video settings)."""
+
 _ADDED_UNSET = ("face_threshold", "plate_threshold")
 """Settings added after manifests were written, left out of the fingerprint while unset."""
+
+
+def settings_fingerprint(settings: Mapping[str, Any]) -> str:
+    """A stable hash of everything that changes the output (canonical JSON, sorted keys)."""
+    canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:

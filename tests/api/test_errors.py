@@ -64,7 +64,17 @@ def test_panic_does_not_abort_the_interpreter() -> None:
 
 
 def test_hierarchy_has_one_base() -> None:
-    for name in errors.__all__:
-        cls = getattr(errors, name)
+    classes = [getattr(errors, name) for name in errors.__all__]
+    classes = [cls for cls in classes if isinstance(cls, type)]
+    assert len(classes) >= 10
+    for cls in classes:
         assert issubclass(cls, errors.FastRedactError)
-        assert getattr(fastredact, name) is cls
+        assert getattr(fastredact, cls.__name__) is cls
+
+
+def test_error_kind_and_one_line() -> None:
+    assert errors.error_kind(errors.CorruptInput("x")) == "CorruptInput"
+    assert errors.error_kind(PermissionError(13, "denied")) == "PermissionError"
+    assert errors.one_line(ValueError("a\n  b\tc ")) == "a b c"
+    assert errors.one_line(errors.InternalError()) == "InternalError"
+    assert errors.one_line("  two\nlines ") == "two lines"

@@ -10,8 +10,8 @@ import av
 import pytest
 
 from fastredact import Redactor, cli
-from fastredact.commands.progress import FrameBar
-from tests.videoclips import make_square_clip
+from fastredact.commands._progress import FrameBar
+from tests.support.videoclips import make_square_clip
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from fastredact.detect import TiledDetector, load_detector
-from tests.conftest import shared_file
-from tests.detect_helpers import centres_matched, load_rgb
+from tests.support import shared_file
+from tests.support.images import centres_matched, load_rgb
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -20,9 +20,9 @@ from fastredact.detect import (
     model_status,
     sha256_file,
 )
-from fastredact.detect import models as models_module
-from fastredact.detect.models import centerface_model_bytes
-from fastredact.detect.runtime import create_session, providers_for
+from fastredact.detect import _registry as models_module
+from fastredact.detect._registry import centerface_model_bytes
+from fastredact.detect._runtime import create_session, providers_for
 from fastredact.errors import DetectorError, ModelNotFound
 
 

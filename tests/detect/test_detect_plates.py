@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from fastredact.detect import load_detector, model_status
-from tests.conftest import PROJECT_ROOT
+from tests.support import PROJECT_ROOT
 
 
 def _eval_module() -> ModuleType:

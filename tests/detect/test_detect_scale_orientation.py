@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from fastredact.detect import TiledDetector, iou_matrix, load_detector
-from tests.conftest import shared_file
-from tests.detect_helpers import centres_matched, load_rgb
+from tests.support import shared_file
+from tests.support.images import centres_matched, load_rgb
 
 
 @pytest.fixture(scope="module")

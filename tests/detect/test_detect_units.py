@@ -22,7 +22,7 @@ from fastredact.detect import (
     nms,
     plan_tiles,
 )
-from fastredact.detect.yolo import decode_yolo, normalize_label
+from fastredact.detect._yolo import decode_yolo, normalize_label
 
 
 def f32(rows: Sequence[Sequence[float]]) -> NDArray[np.float32]:

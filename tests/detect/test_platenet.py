@@ -15,17 +15,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fastredact.detect.platenet import PLATES_SHA256, PlateNet, default_model_path
+from fastredact.detect._platenet import PLATES_SHA256, PlateNet, default_model_path
 from fastredact.errors import ModelNotFound
-from tests.conftest import shared_file
+from tests.support import shared_file
+from tests.support.plates import HAND_ANNOTATED
 
 MAX_SIDE = 1024  # the same full-frame protocol as training/plates/evaluate.py
 
-HAND_ANNOTATED = {
-    "anonymizer/coco02.jpg": [(97, 220, 125, 229), (491, 251, 530, 263)],
-    "open-image-models/car_image.webp": [(17, 325, 178, 388)],
-    "egoblur/gen2/test_lp_image.png": [(1404, 1103, 1478, 1201)],
-}
 PLATE_FREE = {
     "scikit-image/coffee.png": False,
     "egoblur/gen1/test_image.jpg": False,

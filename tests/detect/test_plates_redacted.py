@@ -9,7 +9,6 @@ input) and the whole plate box at least 75 %.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -21,8 +20,9 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image
 
-from tests.conftest import shared_file
-from tests.test_platenet import HAND_ANNOTATED
+from fastredact.run import read_manifest
+from tests.support import shared_file
+from tests.support.plates import HAND_ANNOTATED
 
 Box = tuple[int, int, int, int]
 
@@ -79,10 +79,7 @@ def test_every_hand_annotated_plate_is_hidden(redacted: Path, relative: str, pla
 
 
 def test_manifest_reports_a_plate_over_each_annotation(redacted: Path) -> None:
-    rows = {
-        row["path"]: row
-        for row in map(json.loads, (redacted / "manifest.jsonl").read_text().splitlines())
-    }
+    rows = {row["path"]: row for row in read_manifest(redacted / "manifest.jsonl")}
     for relative, plates in HAND_ANNOTATED.items():
         row = rows[Path(relative).name]
         assert row["status"] == "ok"

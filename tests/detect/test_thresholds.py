@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from fastredact import Redactor
+from fastredact.detect import HIDE_THRESHOLD_FACTOR, DetectorSet
 from fastredact.options import RedactOptions
-from fastredact.redaction_steps import HIDE_THRESHOLD_FACTOR, DetectorSet
-from tests.conftest import shared_file
+from tests.support import shared_file
 
 
 def _inner_thresholds(detectors: DetectorSet) -> dict[str, float]:

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fastredact import Region, _core, redact
-from fastredact.regions import MODES, SHAPES
-from tests.conftest import shared_file
+from fastredact.kernels import MODES, SHAPES
+from tests.support import shared_file
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -239,7 +239,7 @@ rng = np.random.default_rng(3)
 img = rng.integers(0, 256, size=(300, 500, 3), dtype=np.uint8)
 boxes = rng.uniform(-30, 500, size=(40, 2))
 regions = [fastredact.Region(x, y, x + 20 + 7 * i, y + 15 + 5 * i,
-                             mode=fastredact.regions.MODES[i % 4]) for i, (x, y) in
+                             mode=fastredact.kernels.MODES[i % 4]) for i, (x, y) in
            enumerate(boxes)]
 outs = []
 for layout in (img, img[..., :1].copy(), np.dstack([img, img[..., :1]])):
@@ -342,14 +342,14 @@ def test_default_modes_leave_nothing_centerface_finds(
     # astronaut's face at score 0.38, above the default threshold 0.35; 4.5 blocks and fewer
     # leave nothing, hence the default of about four blocks. The pipeline also re-checks
     # redacted frames at 0.7x the threshold and hides what it still finds.
-    from fastredact import imageio
+    from fastredact import photo
     from fastredact.detect import load_detector
 
     try:
         faces = load_detector("centerface", tile_scales=(1.0,))
     except Exception as exc:  # the model is a separate wheel (README: set-up)
         pytest.skip(f"CenterFace unavailable: {exc}")
-    rgb = imageio.decode_image(shared_file(shared_data, relative).read_bytes()).frames[0]
+    rgb = photo.decode_image(shared_file(shared_data, relative).read_bytes()).frames[0]
     found = faces.detect(rgb).with_label("face")
     assert len(found), f"CenterFace finds no face in {relative} before redaction"
     boxes = found.boxes.astype(np.float64)

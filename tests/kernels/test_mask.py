@@ -9,7 +9,7 @@ import pytest
 
 import fastredact
 from fastredact import Region, redact
-from fastredact.regions import normalize_regions
+from fastredact.kernels import normalize_regions
 
 BACKENDS = ["rust", "numpy"]
 

@@ -1,4 +1,4 @@
-"""Sniffing, bomb refusal, oriented decoding and quality-matched encoding (imageio)."""
+"""Sniffing, bomb refusal, oriented decoding and quality-matched encoding (fastredact.photo)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageOps
 
-from fastredact import imageio
+from fastredact import _core, formats, photo
 from fastredact.errors import CorruptInput, LimitExceeded, UnsupportedFormat
-from tests.conftest import shared_file
+from fastredact.photo import _decode as photo_decode
+from tests.support import shared_file
 
 
 def _jpeg(pixels: np.ndarray, **options: object) -> bytes:
@@ -38,13 +39,13 @@ def _jpeg(pixels: np.ndarray, **options: object) -> bytes:
 def test_sniff_from_content_not_name(fmt: str, pil_name: str) -> None:
     out = io.BytesIO()
     Image.new("RGB", (8, 8), (10, 20, 30)).save(out, format=pil_name)
-    assert imageio.sniff_format(out.getvalue()) == fmt
+    assert formats.photo_format(out.getvalue()) == fmt
 
 
 @pytest.mark.parametrize("data", [b"", b"hello, this is text named .jpg\n", b"\x00" * 64])
 def test_sniff_rejects_non_images(data: bytes) -> None:
     with pytest.raises(UnsupportedFormat):
-        imageio.sniff_format(data)
+        formats.photo_format(data)
 
 
 # An independent table of magic numbers (what the Python sniffer recognised before the Rust
@@ -115,9 +116,9 @@ def test_sniff_wrapper_and_core_agree(data: bytes) -> None:
     assert core == _reference_sniff(data)
     if core is None or core == "jxl":
         with pytest.raises(UnsupportedFormat):
-            imageio.sniff_format(data)
+            formats.photo_format(data)
     else:
-        assert imageio.sniff_format(data) == core
+        assert formats.photo_format(data) == core
 
 
 def test_bomb_is_refused_before_decoding() -> None:
@@ -128,14 +129,14 @@ def test_bomb_is_refused_before_decoding() -> None:
     data[16:24] = (100_000).to_bytes(4, "big") * 2  # IHDR width, height
     data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")  # IHDR CRC
     with pytest.raises(LimitExceeded, match="over the limit"):
-        imageio.decode_image(bytes(data), max_pixels=200_000_000)
+        photo.decode_image(bytes(data), max_pixels=200_000_000)
 
 
 def test_pixel_limit_is_configurable() -> None:
     data = _jpeg(np.zeros((64, 64, 3), np.uint8))
-    imageio.decode_image(data, max_pixels=64 * 64)
+    photo.decode_image(data, max_pixels=64 * 64)
     with pytest.raises(LimitExceeded):
-        imageio.decode_image(data, max_pixels=64 * 64 - 1)
+        photo.decode_image(data, max_pixels=64 * 64 - 1)
 
 
 def _animation(fmt: str, frames: int, size: tuple[int, int] = (40, 30)) -> bytes:
@@ -157,10 +158,10 @@ def test_pixel_limit_counts_every_frame_before_decoding(
     # An animation decodes every frame to the full canvas: 7 frames of 40x30 are 8400 pixels
     # of memory however small each frame is in the file.
     data = _animation(fmt, frames)
-    assert len(imageio.decode_image(data, max_pixels=40 * 30 * frames).frames) == frames
-    monkeypatch.setattr(imageio, "_decode_pillow", _must_not_decode)
+    assert len(photo.decode_image(data, max_pixels=40 * 30 * frames).frames) == frames
+    monkeypatch.setattr(photo_decode, "_decode_pillow", _must_not_decode)
     with pytest.raises(LimitExceeded, match=f"x {frames} frames"):
-        imageio.decode_image(data, max_pixels=40 * 30 * frames - 1)
+        photo.decode_image(data, max_pixels=40 * 30 * frames - 1)
 
 
 def test_pixel_limit_counts_each_tiff_page_at_its_own_size(
@@ -171,10 +172,10 @@ def test_pixel_limit_counts_each_tiff_page_at_its_own_size(
     small, large = Image.new("RGB", (4, 4)), Image.new("RGB", (300, 200))
     small.save(out, format="TIFF", save_all=True, append_images=[large])
     data = out.getvalue()
-    assert imageio.read_dimensions(data, "tiff") == imageio.Dimensions(4, 4, 2, 16 + 60_000)
-    monkeypatch.setattr(imageio, "_decode_pillow", _must_not_decode)
+    assert photo.read_dimensions(data, "tiff") == photo.Dimensions(4, 4, 2, 16 + 60_000)
+    monkeypatch.setattr(photo_decode, "_decode_pillow", _must_not_decode)
     with pytest.raises(LimitExceeded, match="60016 pixels"):
-        imageio.decode_image(data, max_pixels=60_015)
+        photo.decode_image(data, max_pixels=60_015)
 
 
 def _must_not_decode(data: bytes, fmt: str) -> None:
@@ -185,7 +186,7 @@ def test_truncated_jpeg_is_corrupt() -> None:
     rng = np.random.default_rng(0)
     data = _jpeg(rng.integers(0, 255, (256, 256, 3), dtype=np.uint8))
     with pytest.raises(CorruptInput):
-        imageio.decode_image(data[: len(data) // 2])
+        photo.decode_image(data[: len(data) // 2])
 
 
 @given(st.integers(1, 8))
@@ -193,8 +194,8 @@ def test_truncated_jpeg_is_corrupt() -> None:
 def test_orientation_roundtrip(orientation: int) -> None:
     rng = np.random.default_rng(orientation)
     stored = rng.integers(0, 255, (5, 7, 3), dtype=np.uint8)
-    shown = imageio.apply_orientation(stored, orientation)
-    assert np.array_equal(imageio.undo_orientation(shown, orientation), stored)
+    shown = photo.apply_orientation(stored, orientation)
+    assert np.array_equal(photo.undo_orientation(shown, orientation), stored)
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
@@ -205,7 +206,7 @@ def test_orientation_matches_pillow_exif_transpose(orientation: int) -> None:
     exif[0x0112] = orientation
     out = io.BytesIO()
     Image.fromarray(stored).save(out, format="PNG", exif=exif.tobytes())
-    decoded = imageio.decode_image(out.getvalue())
+    decoded = photo.decode_image(out.getvalue())
     reference = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(out.getvalue()))))
     assert decoded.orientation == orientation
     assert np.array_equal(decoded.frames[0], reference)
@@ -214,12 +215,12 @@ def test_orientation_matches_pillow_exif_transpose(orientation: int) -> None:
 @pytest.mark.parametrize("quality", [30, 60, 75, 90, 95])
 def test_jpeg_quality_is_estimated_from_tables(quality: int) -> None:
     data = _jpeg(np.full((32, 32, 3), 128, np.uint8), quality=quality)
-    assert imageio.decode_image(data).jpeg_quality == quality
+    assert photo.decode_image(data).jpeg_quality == quality
 
 
 def test_encode_writes_only_orientation_exif() -> None:
     pixels = np.zeros((8, 12, 3), np.uint8)
-    data = imageio.encode_image([pixels], "jpeg", quality=90, orientation=6)
+    data = photo.encode_image([pixels], "jpeg", quality=90, orientation=6)
     im = Image.open(io.BytesIO(data))
     assert dict(im.getexif()) == {0x0112: 6}
 
@@ -229,7 +230,7 @@ def test_shared_orientation_fixtures_decode_upright(shared_data: Path) -> None:
     # closer to landscape_1 than any mirrored version of itself is.
     def small(n: int) -> np.ndarray:
         data = shared_file(shared_data, f"exif-samples/jpg/orientation/landscape_{n}.jpg")
-        frame = imageio.decode_image(data.read_bytes()).frames[0]
+        frame = photo.decode_image(data.read_bytes()).frames[0]
         assert frame.shape == (450, 600, 3)
         return cv2.resize(frame, (75, 56), interpolation=cv2.INTER_AREA).astype(np.int16)
 
@@ -251,7 +252,7 @@ def test_shared_orientation_fixtures_decode_upright(shared_data: Path) -> None:
     ],
 )
 def test_shared_formats_decode(shared_data: Path, relative: str, fmt: str) -> None:
-    decoded = imageio.decode_image(shared_file(shared_data, relative).read_bytes())
+    decoded = photo.decode_image(shared_file(shared_data, relative).read_bytes())
     assert decoded.format == fmt
     assert decoded.frames[0].size > 0
 
@@ -269,7 +270,7 @@ def test_shared_formats_decode(shared_data: Path, relative: str, fmt: str) -> No
 )
 def test_truncated_raw_is_an_error(shared_data: Path, relative: str) -> None:
     with pytest.raises((CorruptInput, UnsupportedFormat)):
-        imageio.decode_image(shared_file(shared_data, relative).read_bytes())
+        photo.decode_image(shared_file(shared_data, relative).read_bytes())
 
 
 def _tiff(pixels: np.ndarray, **options: object) -> bytes:
@@ -282,8 +283,8 @@ def test_plain_16_bit_gray_tiff_is_not_developed_as_raw() -> None:
     # LibRaw opens such a file and "develops" it as a Bayer mosaic; it must stay a picture.
     wide = np.random.default_rng(3).integers(0, 0xFFFF, (37, 53), dtype=np.uint16)
     data = _tiff(wide)
-    assert not imageio._core.is_camera_raw_tiff(data)
-    decoded = imageio.decode_image(data)
+    assert not _core.is_camera_raw_tiff(data)
+    decoded = photo.decode_image(data)
     assert decoded.format == "tiff"
     np.testing.assert_array_equal(decoded.frames[0], wide)
 
@@ -291,11 +292,11 @@ def test_plain_16_bit_gray_tiff_is_not_developed_as_raw() -> None:
 @pytest.mark.parametrize("fmt", ["png", "tiff"])
 def test_16_bit_gray_keeps_16_bits_through_encode(fmt: str) -> None:
     wide = np.random.default_rng(6).integers(0, 0xFFFF, (29, 41), dtype=np.uint16)
-    encoded = imageio.encode_image([wide], fmt)
+    encoded = photo.encode_image([wide], fmt)
     with Image.open(io.BytesIO(encoded)) as im:  # Pillow as the independent decoder
         assert im.mode.startswith("I;16")
         np.testing.assert_array_equal(np.asarray(im, dtype=np.uint16), wide)
-    jpeg = imageio.encode_image([wide], "jpeg")  # no 16-bit JPEG: scaled to 8 bits
+    jpeg = photo.encode_image([wide], "jpeg")  # no 16-bit JPEG: scaled to 8 bits
     with Image.open(io.BytesIO(jpeg)) as im:
         assert im.mode == "L"
 
@@ -303,7 +304,7 @@ def test_16_bit_gray_keeps_16_bits_through_encode(fmt: str) -> None:
 def test_shared_film_scan_tiff_decodes_as_its_pixels(shared_data: Path) -> None:
     # A 16-bit grayscale scan whose EXIF names a (film) camera: not a camera RAW.
     data = shared_file(shared_data, "little_exif/20160513-A0012+001.tiff").read_bytes()
-    decoded = imageio.decode_image(data)
+    decoded = photo.decode_image(data)
     assert decoded.format == "tiff"
     reference = np.asarray(Image.open(io.BytesIO(data)), dtype=np.uint16)
     assert decoded.frames[0].dtype == np.uint16
@@ -328,37 +329,37 @@ def test_camera_raw_is_told_from_plain_tiff_by_structure(
     shared_data: Path, relative: str, is_raw: bool
 ) -> None:
     data = shared_file(shared_data, relative).read_bytes()
-    assert imageio._core.is_camera_raw_tiff(data) is is_raw
+    assert _core.is_camera_raw_tiff(data) is is_raw
 
 
 def test_written_dng_is_raw_and_plain_rgb_tiff_is_not() -> None:
-    from tests.dng import bayer_dng
+    from tests.support.dng import bayer_dng
 
     rgb = np.random.default_rng(4).integers(0, 255, (32, 48, 3), dtype=np.uint8)
-    assert imageio._core.is_camera_raw_tiff(bayer_dng(rgb, make="Acme", model="Cam"))
-    assert not imageio._core.is_camera_raw_tiff(_tiff(rgb, compression="tiff_deflate"))
+    assert _core.is_camera_raw_tiff(bayer_dng(rgb, make="Acme", model="Cam"))
+    assert not _core.is_camera_raw_tiff(_tiff(rgb, compression="tiff_deflate"))
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.sampled_from([b"II*\0", b"MM\0*"]), st.binary(max_size=400))
 def test_raw_classifier_never_fails_on_garbage(magic: bytes, tail: bytes) -> None:
-    assert imageio._core.is_camera_raw_tiff(magic + tail) in (True, False)
+    assert _core.is_camera_raw_tiff(magic + tail) in (True, False)
 
 
 def test_float_tiff_is_refused_not_clipped() -> None:
     data = _tiff(np.random.default_rng(5).random((20, 30), dtype=np.float32))
     with pytest.raises(UnsupportedFormat, match="floating-point"):
-        imageio.decode_image(data)
+        photo.decode_image(data)
 
 
 def test_32_bit_integer_tiff_is_kept_in_range_and_refused_beyond() -> None:
     values = np.arange(0, 60000, 10, dtype=np.int32).reshape(60, 100)
-    decoded = imageio.decode_image(_tiff(values))
+    decoded = photo.decode_image(_tiff(values))
     assert decoded.frames[0].dtype == np.uint16
     np.testing.assert_array_equal(decoded.frames[0], values)
     values[0, 0] = 70000  # does not fit 16 bits: refused, never wrapped or clipped
     with pytest.raises(UnsupportedFormat, match="32-bit integer"):
-        imageio.decode_image(_tiff(values))
+        photo.decode_image(_tiff(values))
 
 
 @settings(max_examples=16, deadline=None)
@@ -371,7 +372,7 @@ def test_tiff_orientation_is_applied_exactly_once(orientation: int, shape: tuple
     exif = Image.Exif()
     exif[0x0112] = orientation
     data = _tiff(stored, exif=exif.tobytes())
-    decoded = imageio.decode_image(data)
+    decoded = photo.decode_image(data)
     assert decoded.orientation == orientation
     reference = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if reference.ndim == 3:
@@ -388,27 +389,27 @@ def test_16_bit_rgb_keeps_16_bits_icc_and_orientation(
 
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     wide = np.random.default_rng(channels).integers(0, 0xFFFF, (19, 31, channels), np.uint16)
-    encoded = imageio.encode_image([wide], fmt, icc_profile=icc, orientation=orientation)
+    encoded = photo.encode_image([wide], fmt, icc_profile=icc, orientation=orientation)
     # OpenCV as the independent decoder of the 16 bits (its TIFF reader applies the tag).
     stored = cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_UNCHANGED)
     stored = stored[:, :, [2, 1, 0, 3][:channels]]
-    expected = imageio.apply_orientation(wide, orientation) if fmt == "tiff" else wide
+    expected = photo.apply_orientation(wide, orientation) if fmt == "tiff" else wide
     np.testing.assert_array_equal(stored, expected)
     with Image.open(io.BytesIO(encoded)) as im:
         assert im.info.get("icc_profile") == icc
         assert im.getexif().get(0x0112, 1) == orientation
     if fmt == "tiff":
-        imageio.check_encoded_clean(encoded, fmt)  # nothing but structure, ICC, orientation
-    decoded = imageio.decode_image(encoded)
+        photo.check_encoded_clean(encoded, fmt)  # nothing but structure, ICC, orientation
+    decoded = photo.decode_image(encoded)
     assert decoded.frames[0].dtype == np.uint16
-    np.testing.assert_array_equal(decoded.frames[0], imageio.apply_orientation(wide, orientation))
+    np.testing.assert_array_equal(decoded.frames[0], photo.apply_orientation(wide, orientation))
 
 
 def test_16_bit_rgb_whose_decoders_disagree_is_refused() -> None:
-    from fastredact.wide_pixels import decode_wide_rgb
+    from fastredact.photo._wide import decode_wide_rgb
 
     wide = np.random.default_rng(8).integers(0, 0xFFFF, (12, 20, 3), np.uint16)
-    png = imageio.encode_image([wide], "png")
+    png = photo.encode_image([wide], "png")
     narrow = (wide >> 8).astype(np.uint8)
     identity = [lambda pixels: pixels]
     np.testing.assert_array_equal(decode_wide_rgb(png, "png", narrow, identity), wide)
@@ -419,11 +420,11 @@ def test_16_bit_rgb_whose_decoders_disagree_is_refused() -> None:
 
 def test_16_bit_rgb_to_8_bit_formats_keeps_the_high_byte() -> None:
     wide = np.random.default_rng(9).integers(0, 0xFFFF, (16, 16, 3), np.uint16)
-    webp = imageio.encode_image([wide], "webp", quality=100)
+    webp = photo.encode_image([wide], "webp", quality=100)
     with Image.open(io.BytesIO(webp)) as im:
         assert im.mode == "RGB"
     with pytest.raises(UnsupportedFormat, match="multi-frame"):
-        imageio.encode_image([wide, wide], "png")
+        photo.encode_image([wide, wide], "png")
 
 
 def test_16_bit_rgba_tiff_decodes_without_opencv_noise(capfd: pytest.CaptureFixture[str]) -> None:
@@ -432,6 +433,6 @@ def test_16_bit_rgba_tiff_decodes_without_opencv_noise(capfd: pytest.CaptureFixt
     wide = np.random.default_rng(10).integers(0, 0xFFFF, (10, 12, 4), np.uint16)
     ok, buf = cv2.imencode(".tiff", wide)
     assert ok
-    decoded = imageio.decode_image(buf.tobytes())
+    decoded = photo.decode_image(buf.tobytes())
     np.testing.assert_array_equal(decoded.frames[0], wide[:, :, [2, 1, 0, 3]])
     assert "WARN" not in capfd.readouterr().err

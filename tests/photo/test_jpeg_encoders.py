@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fastredact import _core, imageio
+from fastredact import _core, photo
 from fastredact.errors import CorruptInput
-from tests.conftest import REQUIRE_SHARED_DATA
+from tests.support import REQUIRE_SHARED_DATA
 
 HAVE_TOOLS = shutil.which("cjpeg") is not None and shutil.which("djpeg") is not None
 
@@ -109,7 +109,7 @@ def test_cjpeg_output_is_whole_and_decodes_to_djpegs_pixels(
 ) -> None:
     data = _cjpeg(tmp_path, COLOUR_VARIANTS[variant], gray)
     assert _core.check_jpeg_scans(data) is None  # checked, and whole
-    ours = imageio.decode_image(data).frames[0]
+    ours = photo.decode_image(data).frames[0]
     reference = _djpeg(tmp_path, data)
     assert ours.shape == reference.shape
     assert np.array_equal(ours, reference)
@@ -125,7 +125,7 @@ def test_cuts_in_cjpeg_output_are_mostly_refused(tmp_path: Path, variant: str) -
         at = start + int(rng.integers(0, len(data) - start - 40))
         damaged = data[:at] + data[at + int(rng.integers(1, 40)) :]
         try:
-            imageio.decode_image(damaged)
+            photo.decode_image(damaged)
         except CorruptInput:
             refused += 1
     assert refused >= 36, refused  # measured 41-60 of 60 with these seeds
@@ -135,4 +135,4 @@ def test_arithmetic_coding_is_left_to_the_strict_decoder(tmp_path: Path) -> None
     data = _cjpeg(tmp_path, ["-arithmetic"], gray=False)
     assert _core.check_jpeg_scans(data) == "arithmetic"
     with pytest.raises(CorruptInput):
-        imageio.decode_image(data[: len(data) // 2] + data[len(data) // 2 + 500 :])
+        photo.decode_image(data[: len(data) // 2] + data[len(data) // 2 + 500 :])

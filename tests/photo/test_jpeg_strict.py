@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from fastredact import Redactor, imageio
+from fastredact import Redactor, photo
 from fastredact.errors import CorruptInput
-from tests.conftest import shared_file
+from tests.support import shared_file
 
 
 def _jpeg(mode: str, *, progressive: bool = False, restart: bool = False) -> bytes:
@@ -69,7 +69,7 @@ def _pillow_accepts(data: bytes) -> bool:
 def test_damaged_scans_are_corrupt_input(how: str, mode: str, progressive: bool) -> None:
     data = _damaged(_jpeg(mode, progressive=progressive), how)
     with pytest.raises(CorruptInput, match="JPEG"):
-        imageio.decode_image(data)
+        photo.decode_image(data)
 
 
 def test_pillow_alone_would_have_accepted_the_damage() -> None:
@@ -82,7 +82,7 @@ def test_pillow_alone_would_have_accepted_the_damage() -> None:
 @pytest.mark.parametrize("options", [{}, {"progressive": True}, {"restart": True}])
 def test_intact_jpegs_decode_to_pillows_pixels(mode: str, options: dict[str, bool]) -> None:
     data = _jpeg(mode, **options)
-    ours = imageio.decode_image(data).frames[0]
+    ours = photo.decode_image(data).frames[0]
     with Image.open(io.BytesIO(data)) as im:
         reference = np.asarray(im.convert("L" if mode == "L" else "RGB"))
     assert ours.shape == reference.shape
@@ -100,7 +100,7 @@ def _cut_or_splice(data: bytes, rng: np.random.Generator, kind: str) -> bytes:
 
 def _refused(data: bytes) -> bool:
     try:
-        imageio.decode_image(data)
+        photo.decode_image(data)
     except CorruptInput:
         return True
     return False
@@ -143,7 +143,7 @@ def test_damage_gives_corrupt_input_or_a_whole_picture(seed: int, kind: str, gra
     data = _jpeg("L" if gray else "RGB", progressive=seed % 3 == 0)
     damaged = _cut_or_splice(data, np.random.default_rng(seed), kind)
     try:
-        decoded = imageio.decode_image(damaged)
+        decoded = photo.decode_image(damaged)
     except CorruptInput:
         return
     assert decoded.frames[0].shape[:2] == (192, 256)

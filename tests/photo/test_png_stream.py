@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from fastredact import imageio
+from fastredact import photo
 from fastredact.errors import CorruptInput
-from fastredact.png_stream import check_png_stream, expected_inflated_size
-from tests.conftest import SHARED_DATA
+from fastredact.photo._strict_png import check_png_stream, expected_inflated_size
+from tests.support import SHARED_DATA
 
 ADAM7 = (
     (0, 0, 8, 8),
@@ -74,7 +74,7 @@ def test_png_written_here_decodes_whole_and_matches_pillow(interlaced: bool) -> 
     rgb = _pixels()
     data = _png(rgb, interlaced=interlaced)
     check_png_stream(data)
-    assert np.array_equal(imageio.decode_image(data).frames[0], rgb)
+    assert np.array_equal(photo.decode_image(data).frames[0], rgb)
     with Image.open(io.BytesIO(data)) as im:
         assert np.array_equal(np.asarray(im.convert("RGB")), rgb)
 
@@ -134,7 +134,7 @@ def test_damaged_image_data_is_corrupt_input(how: str) -> None:
     rgb = _pixels()
     data = _png(rgb, deflated=_damaged_streams(rgb)[how])
     with pytest.raises(CorruptInput, match="PNG"):
-        imageio.decode_image(data)
+        photo.decode_image(data)
 
 
 def test_pillow_alone_would_have_accepted_the_damage() -> None:
@@ -152,7 +152,7 @@ def test_a_changed_byte_fails_its_chunk_crc() -> None:
     data = bytearray(_png(_pixels()))
     data[60] ^= 0x01  # inside IDAT
     with pytest.raises(CorruptInput, match="CRC"):
-        imageio.decode_image(bytes(data))
+        photo.decode_image(bytes(data))
 
 
 def test_every_shared_png_that_decodes_is_whole(shared_data: Path) -> None:

@@ -3,7 +3,7 @@
 Checked against independent references: the pixels the Rust kernels actually changed (for
 :func:`mask_bounds`), a whole second detection pass over the changed image (for
 ``TiledDetector.detect(near=...)``), and a fake detector whose findings are known (for
-:func:`redact_verified`).
+:func:`hide_verified`).
 """
 
 from __future__ import annotations
@@ -20,16 +20,11 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 from fastredact import Redactor
-from fastredact.detect import Detections, TiledDetector
+from fastredact._hiding import attachment_parents, hide_verified
+from fastredact.detect import HIDE_THRESHOLD_FACTOR, Detections, DetectorSet, TiledDetector
+from fastredact.detect._set import mask_bounds
+from fastredact.kernels import redact
 from fastredact.options import RedactOptions
-from fastredact.redact import redact
-from fastredact.redaction_steps import (
-    HIDE_THRESHOLD_FACTOR,
-    DetectorSet,
-    attachment_parents,
-    mask_bounds,
-    redact_verified,
-)
 
 WIDTH, HEIGHT = 300, 200
 
@@ -134,7 +129,7 @@ def test_leftovers_are_hidden_with_a_growing_mask() -> None:
     det = TiledDetector(BrightBlobs(), full_size=None, tile_size=512, threshold=0.5)
     detectors = DetectorSet(det, [])
     options = RedactOptions(mode="fill", shape="box", mask_scale=1.0, workers=1)
-    hidden = redact_verified(image, inner, options, detectors)
+    hidden = hide_verified(image, inner, options, detectors)
     assert not (image > 128).any()  # the ring the first mask left was found and hidden
     assert len(hidden) == 2
     # The leftover (the whole square) was hidden 1.5x grown and is reported grown.

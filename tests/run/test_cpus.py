@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fastredact.cpus import usable_cpus
+from fastredact._cpus import usable_cpus
 from fastredact.options import RedactOptions
 
 

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from fastredact.inputs import check_outdir_outside_inputs, iter_inputs
-from fastredact.manifest import ManifestWriter, MappingWriter, read_done, settings_fingerprint
-from fastredact.safe_write import TEMP_MARKER, write_atomically
+from fastredact._atomic import TEMP_MARKER, write_atomically
+from fastredact.errors import OutputCollision
+from fastredact.options import settings_fingerprint
+from fastredact.run._inputs import check_outdir_outside_inputs, iter_inputs
+from fastredact.run._manifest import ManifestWriter, MappingWriter, read_done
 
 
 def test_rows_are_json_lines_and_resume_reads_ok_rows(tmp_path: Path) -> None:
@@ -107,7 +109,10 @@ def test_same_output_name_twice_is_an_error(tmp_path: Path) -> None:
         iter_inputs([tmp_path / "a" / "p.jpg", tmp_path / "b" / "p.jpg"], tmp_path / "out")
     )
     assert items[0].error is None
-    assert items[1].error == f"its output path p.jpg is already taken by {tmp_path / 'a' / 'p.jpg'}"
+    assert isinstance(items[1].error, OutputCollision)
+    assert str(items[1].error) == (
+        f"its output path p.jpg is already taken by {tmp_path / 'a' / 'p.jpg'}"
+    )
 
 
 def test_an_output_collision_names_the_earlier_input_from_a_folder(tmp_path: Path) -> None:
@@ -116,7 +121,7 @@ def test_an_output_collision_names_the_earlier_input_from_a_folder(tmp_path: Pat
         (tmp_path / folder / "sub" / "p.jpg").write_bytes(folder.encode())
     (tmp_path / "two" / "sub" / "q.jpg").write_bytes(b"q")
     items = list(iter_inputs([tmp_path / "one", tmp_path / "two"], tmp_path / "out"))
-    errors = {str(i.path.relative_to(tmp_path)): i.error for i in items}
+    errors = {str(i.path.relative_to(tmp_path)): i.error and str(i.error) for i in items}
     earlier = tmp_path / "one" / "sub" / "p.jpg"
     assert errors == {
         os.path.join("one", "sub", "p.jpg"): None,

@@ -16,9 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from fastredact import cli, imageio
-from fastredact.output_names import OutputNames, expected_output, folds_case
-from fastredact.pipeline import Redactor
+from fastredact import cli, photo
+from fastredact.run import Redactor
+from fastredact.run._output_names import OutputNames, expected_output, folds_case
 
 
 def _photo(path: Path, fmt: str, value: int) -> None:
@@ -30,7 +30,7 @@ def _photo(path: Path, fmt: str, value: int) -> None:
 
 
 def _grey(path: Path) -> float:
-    return float(imageio.decode_image(path.read_bytes()).frames[0].mean())
+    return float(photo.decode_image(path.read_bytes()).frames[0].mean())
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +46,7 @@ def test_a_png_converted_beside_a_jpeg_of_the_same_name_fails_and_replaces_nothi
     results = {r.path: r for r in to_jpeg.redact_paths([tmp_path / "in"], tmp_path / "out")}
     assert results["a.jpg"].ok, results["a.jpg"].error
     assert not results["a.png"].ok
+    assert results["a.png"].error_kind == "OutputCollision"
     assert results["a.png"].error == (
         f"its output path a.jpg is already taken by {tmp_path / 'in' / 'a.jpg'}"
     )
@@ -62,9 +63,9 @@ def test_a_file_whose_content_changes_its_output_name_cannot_take_another_output
     _photo(tmp_path / "in" / "shot.raw-export", "PNG", 200)
     results = {r.path: r for r in to_jpeg.redact_paths([tmp_path / "in"], tmp_path / "out")}
     assert results["shot.jpg"].ok, results["shot.jpg"].error
+    assert results["shot.raw-export"].error_kind == "OutputCollision"
     assert results["shot.raw-export"].error == (
-        "OutputCollision: its output path shot.jpg is already taken by "
-        f"{tmp_path / 'in' / 'shot.jpg'}"
+        f"its output path shot.jpg is already taken by {tmp_path / 'in' / 'shot.jpg'}"
     )
     assert sorted(os.listdir(tmp_path / "out")) == ["shot.jpg"]
     assert _grey(tmp_path / "out" / "shot.jpg") == pytest.approx(40, abs=2)
@@ -175,7 +176,7 @@ def test_dry_run_lists_each_output_where_it_will_be_written_and_the_collisions(
 
 
 def test_an_avi_written_as_mkv_beside_an_mkv_of_the_same_name_fails(tmp_path: Path) -> None:
-    from tests.test_video_truncation import make_avi_with_a_repeat, make_clip
+    from tests.video.test_video_truncation import make_avi_with_a_repeat, make_clip
 
     (tmp_path / "in").mkdir()
     make_avi_with_a_repeat(tmp_path / "in" / "clip.avi")
@@ -183,6 +184,7 @@ def test_an_avi_written_as_mkv_beside_an_mkv_of_the_same_name_fails(tmp_path: Pa
     redactor = Redactor(workers=1, plates=False)
     results = {r.path: r for r in redactor.redact_paths([tmp_path / "in"], tmp_path / "out")}
     assert results["clip.avi"].ok, results["clip.avi"].error
+    assert results["clip.mkv"].error_kind == "OutputCollision"
     assert results["clip.mkv"].error == (
         f"its output path clip.mkv is already taken by {tmp_path / 'in' / 'clip.avi'}"
     )

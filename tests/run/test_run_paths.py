@@ -8,7 +8,6 @@ what is checked is where bytes land, not what they show).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import stat
 import subprocess
@@ -20,7 +19,8 @@ import pytest
 from PIL import Image
 
 from fastredact import OutputUnwritable, Redactor
-from fastredact.inputs import check_outdir_outside_inputs, output_overlap
+from fastredact.run import read_manifest
+from fastredact.run._inputs import check_outdir_outside_inputs, output_overlap
 
 
 def _png(path: Path, seed: int) -> Path:
@@ -144,8 +144,8 @@ def test_an_output_never_replaces_the_manifest(tmp_path: Path) -> None:
     _png(folder / "b.png", 7)
     manifest = tmp_path / "out" / "m.png"  # an odd name, but the user's choice
     done = _cli(str(folder), "-o", str(tmp_path / "out"), "--manifest", str(manifest))
-    _one_line_error(done, 1, "m.png: its output path m.png is already taken by")
-    rows = [json.loads(line) for line in manifest.read_text().splitlines()]
+    _one_line_error(done, 1, "m.png: OutputCollision: its output path m.png is already taken by")
+    rows = list(read_manifest(manifest))
     assert sorted((r["path"], r["status"]) for r in rows) == [("b.png", "ok"), ("m.png", "failed")]
 
 

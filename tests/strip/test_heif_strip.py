@@ -16,9 +16,9 @@ import pytest
 from PIL import Image
 
 from fastredact import Redactor, _core
-from fastredact.pipeline import FileResult
-from tests.conftest import shared_file
-from tests.test_metadata_oracle import exiftool_records, violations
+from fastredact.run import FileResult
+from tests.support import shared_file
+from tests.support.exiftool import exiftool_records, violations
 
 HEIF_FILES = (
     "exif-samples/heic/IMG_5195.HEIC",  # iPhone: grid of 42 tiles, EXIF with GPS, XMP
@@ -116,7 +116,7 @@ def test_a_strip_that_changes_the_picture_is_not_used(
     """Should the surgery ever produce another picture, the photo is re-encoded instead."""
     src = shared_file(shared_data, "exif-samples/heic/samplefilehub.heif")
     other = _core.strip_heif(shared_file(shared_data, "mat2/dirty.heic").read_bytes(), "keep")
-    import fastredact.heif_strip as heif_strip
+    import fastredact.strip._heif as heif_strip
 
     monkeypatch.setattr(heif_strip._core, "strip_heif", lambda data, icc: other)
     result, out = _redact(nothing_to_find, src, tmp_path)
@@ -163,13 +163,13 @@ def test_the_strip_command_takes_heif_and_refuses_what_it_cannot_check(
 def test_a_re_encoded_heif_stays_visually_lossless(shared_data: Path) -> None:
     """The fast encoder settings (x265 ultrafast, quality 90) keep the picture: PSNR over 50 dB
     against the decoded source on a real iPhone photo (the eye sees nothing above ~45)."""
-    from fastredact import imageio
+    from fastredact import photo
 
     data = shared_file(shared_data, "exif-samples/heic/IMG_5195.HEIC").read_bytes()
-    frame = imageio.decode_image(data).frames[0]
-    back = reference_pixels(imageio.encode_image([frame], "heif"))
+    frame = photo.decode_image(data).frames[0]
+    back = reference_pixels(photo.encode_image([frame], "heif"))
     error = np.mean((back.astype(np.float64) - frame.astype(np.float64)) ** 2)
     assert 10 * np.log10(255**2 / error) > 50
-    worse = reference_pixels(imageio.encode_image([frame], "heif", quality=10))
+    worse = reference_pixels(photo.encode_image([frame], "heif", quality=10))
     error = np.mean((worse.astype(np.float64) - frame.astype(np.float64)) ** 2)
     assert 10 * np.log10(255**2 / error) < 50  # the check can fail

@@ -11,7 +11,7 @@ import pytest
 
 import fastredact
 from fastredact import strip_metadata
-from tests.metadata_helpers import (
+from tests.support.containers import (
     canary_free,
     decode_opencv,
     decode_pillow,

@@ -17,13 +17,13 @@ from PIL import Image, ImageOps
 from fastredact import (
     CorruptInput,
     UnsupportedFormat,
-    _core,
     cli,
+    formats,
     strip_file,
     strip_files,
     strip_metadata,
 )
-from tests.metadata_helpers import decode_opencv, decode_pillow, encode, noise_image, png_chunk
+from tests.support.containers import decode_opencv, decode_pillow, encode, noise_image, png_chunk
 
 LOSSLESS = {"jpeg", "png", "webp", "gif"}
 FOLDERS = ("exiftool", "mat2", "exif-samples", "img-parts", "exif-rs", "little_exif")
@@ -33,7 +33,7 @@ def lossless_fixtures(shared_data: Path) -> list[Path]:
     found = []
     for folder in FOLDERS:
         for p in sorted((shared_data / folder).rglob("*")):
-            if p.is_file() and _core.sniff_format(p.read_bytes()[:32]) in LOSSLESS:
+            if p.is_file() and formats.sniff_photo(p.read_bytes()[:64]) in LOSSLESS:
                 found.append(p)
     return found
 

@@ -16,7 +16,7 @@ import av
 
 from fastredact.detect import MultiDetector, load_detector
 from fastredact.options import RedactOptions
-from fastredact.pipeline import Redactor
+from fastredact.run import Redactor
 
 __all__ = ["QualityRow", "frames_with_detections", "measure", "trim_clip"]
 

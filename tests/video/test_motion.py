@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fastredact.motion import MotionGate, block_means
+from fastredact.video._motion import MotionGate, block_means
 
 
 def frame() -> np.ndarray:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastredact.tracking import CoverageSettings, FrameBoxes, TemporalCoverage, iou_matrix
+from fastredact.video._tracking import CoverageSettings, FrameBoxes, TemporalCoverage, iou_matrix
 
 
 def box_at(i: int) -> list[float]:

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from fastredact._atomic import TEMP_MARKER
 from fastredact.errors import CorruptInput, UnsupportedFormat
-from fastredact.safe_write import TEMP_MARKER
+from fastredact.formats import sniff_video
 from fastredact.video import VideoOptions, VideoResult, redact_video
-from fastredact.video_streams import sniff_video
-from tests.conftest import PROJECT_ROOT
-from tests.videoclips import (
+from tests.support import PROJECT_ROOT
+from tests.support.videoclips import (
     BRIGHT,
     GPS_TEXT,
     PRIVATE,
@@ -367,7 +367,7 @@ import sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
 from fastredact.video import redact_video
-from tests.videoclips import SquareDetector, fill_black
+from tests.support.videoclips import SquareDetector, fill_black
 
 class Slow(SquareDetector):
     def detect(self, rgb):

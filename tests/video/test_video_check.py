@@ -12,10 +12,10 @@ from numpy.typing import NDArray
 
 from fastredact.errors import CorruptInput, ResidualDetection
 from fastredact.video import CHECK_PASSES, VideoOptions, redact_video
-from fastredact.video_check import residual_boxes
-from fastredact.video_display import DisplayTransform
-from fastredact.video_frames import ColourTags
-from tests.videoclips import (
+from fastredact.video._check import residual_boxes
+from fastredact.video._display import DisplayTransform
+from fastredact.video._frames import ColourTags
+from tests.support.videoclips import (
     BRIGHT,
     SQUARE,
     Dets,

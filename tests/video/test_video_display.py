@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fastredact.errors import UnsupportedFormat
-from fastredact.video_display import DisplayTransform
+from fastredact.video._display import DisplayTransform
 
 ONE = 1 << 16
 

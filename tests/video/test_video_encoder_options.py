@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +12,9 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from fastredact.pipeline import Redactor
-from fastredact.video_options import VideoOptions
-from tests.videoclips import make_square_clip
+from fastredact.run import Redactor, read_manifest
+from fastredact.video._options import VideoOptions
+from tests.support.videoclips import make_square_clip
 
 
 def yuv_planes(path: Path) -> list[NDArray[np.uint8]]:
@@ -68,7 +67,7 @@ def test_cli_writes_the_chosen_codec_and_records_it(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert stream_codec(tmp_path / "out" / "clip.mp4") == "hevc"
-    row = json.loads(manifest.read_text().splitlines()[-1])
+    row = list(read_manifest(manifest))[-1]
     assert row["video"]["codec"] == "libx265"
     assert row["settings"]["video_codec"] == "libx265"
     assert row["settings"]["crf"] == 30 and row["settings"]["preset"] == "ultrafast"

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from fastredact.video import VideoOptions, redact_video
-from tests.conftest import reference_tool, shared_file
-from tests.videoclips import GPS_TEXT, PRIVATE, NullDetector, fill_black, make_dirty_mp4
+from tests.support import reference_tool, shared_file
+from tests.support.videoclips import GPS_TEXT, PRIVATE, NullDetector, fill_black, make_dirty_mp4
 
 FAST = VideoOptions(preset="ultrafast")
 

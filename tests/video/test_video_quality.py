@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import shared_file
-from tests.video_quality import measure, trim_clip
+from tests.support import shared_file
+from tests.support.video_quality import measure, trim_clip
 
 GEN1_FRAMES = 30
 

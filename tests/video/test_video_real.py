@@ -8,11 +8,11 @@ import av
 import numpy as np
 import pytest
 
+from fastredact._atomic import TEMP_MARKER
 from fastredact.errors import CorruptInput, UnsupportedFormat
-from fastredact.safe_write import TEMP_MARKER
 from fastredact.video import VideoOptions, redact_video
-from tests.conftest import shared_file
-from tests.videoclips import (
+from tests.support import shared_file
+from tests.support.videoclips import (
     HaarFaces,
     NullDetector,
     audio_packets,

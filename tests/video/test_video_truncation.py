@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from fastredact.errors import CorruptInput
 from fastredact.video import VideoOptions, redact_video
-from tests.videoclips import NullDetector, fill_black, square_frame
+from tests.support.videoclips import NullDetector, fill_black, square_frame
 
 CLUSTER_ID = b"\x1f\x43\xb6\x75"
 FRAMES = 40

@@ -1,7 +1,7 @@
 """Compare plate detectors: recall and false positives on ``valid``, false positives on
 plate-free photos, latency per 416×416 image on one core. Prints a Markdown table.
 
-    python training/plates/evaluate.py [--model python/fastredact/models/plates.onnx]
+    python training/plates/evaluate.py [--model python/fastredact/detect/weights/plates.onnx]
                                        [--platedet] [--scales 1 2]
 
 - ``valid``: the 70 images (84 plates) of ``../shared/data/openimages-plates/valid``; oriented
@@ -31,7 +31,7 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "python"))
-from fastredact.detect.platenet import PlateNet, nms  # noqa: E402
+from fastredact.detect._platenet import PlateNet, nms  # noqa: E402
 
 Detector = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 FACE_PHOTOS = (
@@ -163,7 +163,8 @@ def measure(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", type=Path, default=REPO / "python/fastredact/models/plates.onnx")
+    shipped = REPO / "python/fastredact/detect/weights/plates.onnx"
+    parser.add_argument("--model", type=Path, default=shipped)
     parser.add_argument("--thresholds", type=float, nargs="+", default=[0.45])
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0])
     parser.add_argument("--platedet", action="store_true", help="add platedet (AGPL) as a row")

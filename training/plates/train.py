@@ -3,7 +3,7 @@
 One command from a fresh clone (training dependencies in ``requirements.txt``; fonts from
 Debian's ``fonts-dejavu-core``, else PIL's built-in font):
 
-    python training/plates/train.py --out python/fastredact/models/plates.onnx
+    python training/plates/train.py --out python/fastredact/detect/weights/plates.onnx
 
 Phases (fractions of ``--steps``): 0–50 % synthetic plates on real train photos and
 licence-clean backgrounds; at 50 % and 75 % the model's own false positives on the train photos
@@ -40,7 +40,7 @@ from torch.utils.data import DataLoader, IterableDataset
 REPO = Path(__file__).resolve().parents[2]
 FROZEN_BATCHNORM = False  # set by --init: fine-tuning keeps the folded BatchNorm statistics
 sys.path.insert(0, str(REPO / "python"))
-from fastredact.detect.platenet import PlateBoxes, decode, nms  # noqa: E402
+from fastredact.detect._platenet import PlateBoxes, decode, nms  # noqa: E402
 
 
 class Stream(IterableDataset):  # type: ignore[type-arg]
@@ -151,7 +151,8 @@ def make_loader(sampler: Sampler, seed: int, real_fraction: float, batch: int) -
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=REPO / "python/fastredact/models/plates.onnx")
+    shipped = REPO / "python/fastredact/detect/weights/plates.onnx"
+    parser.add_argument("--out", type=Path, default=shipped)
     parser.add_argument("--work", type=Path, default=REPO / "out/plates")
     parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument(

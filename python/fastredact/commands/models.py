@@ -21,7 +21,7 @@ import sys
 from typing import Any
 
 from fastredact.commands import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
-from fastredact.detect.models import MODELS, model_status
+from fastredact.detect import MODELS, model_status
 
 __all__ = ["register"]
 

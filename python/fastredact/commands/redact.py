@@ -5,19 +5,23 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterable
+from dataclasses import MISSING, Field, fields
 from pathlib import Path
+from typing import Any, get_args, get_type_hints
 
 from fastredact.commands import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
-from fastredact.cpus import usable_cpus
-from fastredact.imageio import DEFAULT_MAX_PIXELS
-from fastredact.inputs import (
+from fastredact.commands._progress import FrameBar
+from fastredact.options import OPTION_GROUPS, RUN, Flag, RedactOptions, choices
+from fastredact.run import (
+    FileResult,
     check_file_outside_inputs,
     check_outdir_outside_inputs,
+    display,
+    listed_inputs,
     printable,
 )
-from fastredact.options import MODES, OUTPUT_FORMATS, SHAPES, RedactOptions
-from fastredact.regions import DEFAULT_MASK_SCALE
-from fastredact.video_options import DEFAULT_CRF, DEFAULT_PRESET, X264_PRESETS
+from fastredact.run._output_names import expected_output
 
 HELP = "find faces and licence plates in photos and videos, hide them, strip metadata"
 
@@ -56,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "inputs",
         nargs="+",
         metavar="INPUT",
-        help="photo files or folders (recursive); '-' reads paths from stdin",
+        help="photo and video files or folders (recursive); '-' reads paths from stdin",
     )
     p.add_argument(
         "-o",
@@ -67,191 +71,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="output folder (created if missing; it may neither lie inside an input folder "
         "nor hold an input)",
     )
-    what = p.add_argument_group("what to find")
-    what.add_argument(
-        "--faces",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="detect and hide faces (default: on)",
-    )
-    what.add_argument(
-        "--plates",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="detect and hide licence plates (default: on)",
-    )
-    what.add_argument(
-        "--threshold",
-        type=float,
-        metavar="T",
-        help="detector score threshold in (0, 1); lower finds more; objects scoring down to "
-        "0.7 x T are hidden too, as a safety margin (default: each model's documented "
-        "default: 0.35 faces, 0.45 plates)",
-    )
-    what.add_argument(
-        "--face-threshold",
-        type=float,
-        metavar="T",
-        help="--threshold for faces only (default: --threshold, else 0.35)",
-    )
-    what.add_argument(
-        "--plate-threshold",
-        type=float,
-        metavar="T",
-        help="--threshold for plates only, e.g. 0.6 for indoor photos, where textures can "
-        "look like plates (default: --threshold, else 0.45)",
-    )
-    what.add_argument(
-        "--small-faces",
-        action="store_true",
-        help="also search 3x-upscaled tiles, finding faces down to ~10 px "
-        "(default: faces from ~24 px; 10-20x slower)",
-    )
-    what.add_argument(
-        "--min-size",
-        type=int,
-        metavar="PX",
-        help="ignore detections smaller than PX pixels on their longer side",
-    )
-    how = p.add_argument_group("how to hide")
-    how.add_argument(
-        "--mode",
-        choices=MODES,
-        default="blur",
-        help="blur (default), pixelate, fill (solid black) or secure "
-        "(pixelate + noise, resists de-blurring)",
-    )
-    how.add_argument(
-        "--shape",
-        choices=SHAPES,
-        default="ellipse",
-        help="shape of each hidden region (default: ellipse)",
-    )
-    how.add_argument(
-        "--mask-scale",
-        type=float,
-        default=DEFAULT_MASK_SCALE,
-        metavar="S",
-        help="grow each detected box by S about its centre, so the hidden ellipse also "
-        f"covers hair, ears and chin (default: {DEFAULT_MASK_SCALE})",
-    )
-    out = p.add_argument_group("output")
-    out.add_argument(
-        "--format",
-        choices=OUTPUT_FORMATS,
-        default="same",
-        help="output format (default: same as the input; RAW becomes 16-bit TIFF)",
-    )
-    out.add_argument(
-        "--quality",
-        type=int,
-        metavar="Q",
-        help="JPEG/WebP quality 1-100 (default: matched to the source JPEG)",
-    )
-    out.add_argument(
-        "--reencode",
-        action="store_true",
-        help="re-encode every file, even those where nothing was found",
-    )
-    out.add_argument(
-        "--icc",
-        choices=("keep", "drop"),
-        default="keep",
-        help="keep (default) or drop the ICC colour profile",
-    )
-    out.add_argument(
-        "--orientation",
-        choices=("keep", "bake"),
-        default="keep",
-        help="keep the EXIF orientation tag (default) or rotate the pixels upright",
-    )
-    video = p.add_argument_group("video (MP4, MOV, MKV, AVI, WebM)")
-    video.add_argument(
-        "--audio",
-        choices=("keep", "drop"),
-        default="keep",
-        help="copy audio streams unchanged (default) or drop them",
-    )
-    video.add_argument(
-        "--video-codec",
-        metavar="NAME",
-        help="FFmpeg encoder for the redacted video (default: libx264, H.264; libvpx-vp9 "
-        "for .webm); e.g. libx265, libsvtav1",
-    )
-    video.add_argument(
-        "--crf",
-        type=int,
-        default=DEFAULT_CRF,
-        metavar="N",
-        help="constant-quality factor of the video encoder: lower is better and larger; 0 is "
-        f"lossless with libx264 (default: {DEFAULT_CRF}, visually lossless H.264)",
-    )
-    video.add_argument(
-        "--preset",
-        choices=X264_PRESETS,
-        default=DEFAULT_PRESET,
-        metavar="NAME",
-        help="libx264/libx265 speed preset, ultrafast ... veryslow: slower gives smaller "
-        f"files at the same quality (default: {DEFAULT_PRESET})",
-    )
-    video.add_argument(
-        "--detect-every",
-        type=int,
-        default=1,
-        metavar="N",
-        help="run the detectors on every Nth frame and track in between (default: 1, "
-        "every frame); tracks are extended and gaps filled so a miss shows nothing",
-    )
-    video.add_argument(
-        "--verify-video",
-        action="store_true",
-        help="decode each written video and run the detectors on every frame at the "
-        "reporting threshold; hide what they still find (re-encoding can push a near-miss "
-        "over the threshold) in up to 2 re-runs, else fail the file; costs about one "
-        "detection per frame more",
-    )
-    video.add_argument(
-        "--motion-threshold",
-        type=float,
-        metavar="G",
-        help="skip detection on frames where no part of the picture changed by more than G "
-        "grey levels since the last detected frame, and reuse its boxes (e.g. 3 for a fixed "
-        "camera; default: off; the detector still runs at least every 30 frames)",
-    )
-    run = p.add_argument_group("run")
-    run.add_argument(
-        "--workers",
-        type=int,
-        default=usable_cpus(),
-        metavar="N",
-        help="files processed in parallel (default: the cores this process may use, "
-        f"affinity and container CPU limits included: {usable_cpus()} here)",
-    )
-    run.add_argument(
-        "--threads",
-        type=int,
-        metavar="N",
-        help="detector threads per worker (default: cores / workers)",
-    )
-    run.add_argument(
-        "--device",
-        choices=("cpu", "cuda"),
-        default="cpu",
-        help="where detectors run (default: cpu)",
-    )
-    run.add_argument(
-        "--max-pixels",
-        type=int,
-        default=DEFAULT_MAX_PIXELS,
-        metavar="N",
-        help="refuse images with more pixels (all frames of an animation together), "
-        f"before decoding (default: {DEFAULT_MAX_PIXELS})",
-    )
+    groups = {name: p.add_argument_group(name) for name in OPTION_GROUPS}
+    for option in fields(RedactOptions):
+        add_option(groups, option)
+    run = groups[RUN]
     run.add_argument(
         "--manifest",
         type=Path,
         metavar="FILE",
-        help="append one JSON line per input to FILE (the audit trail)",
+        help="append the run record and one JSON line per input to FILE (the audit trail)",
     )
     run.add_argument(
         "--mapping",
@@ -276,8 +104,44 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(handler=run_redact)
 
 
+def add_option(groups: dict[str, argparse._ArgumentGroup], option: Field[Any]) -> None:
+    """The command-line flag of one :class:`RedactOptions` field that carries a
+    :class:`~fastredact.options.Flag`: ``--field-name``, its type, choices and default read
+    from the field."""
+    flag: Flag | None = option.metadata.get("flag")
+    if flag is None:
+        return
+    name = "--" + option.name.replace("_", "-")
+    hint = get_type_hints(RedactOptions)[option.name]
+    default = option.default if option.default_factory is MISSING else option.default_factory()
+    kwargs: dict[str, Any] = {"help": flag.help, "default": default, "dest": option.name}
+    if hint is bool:
+        kwargs["action"] = argparse.BooleanOptionalAction if default else "store_true"
+    else:
+        values = choices(hint)
+        if values:
+            kwargs["choices"] = values
+        else:
+            kwargs["type"] = next(t for t in (int, float, str) if t in _members(hint))
+        if flag.metavar:
+            kwargs["metavar"] = flag.metavar
+    groups[flag.group].add_argument(name, **kwargs)
+
+
+def _members(hint: Any) -> tuple[Any, ...]:
+    """The types of a hint (``int | None`` → ``(int, NoneType)``)."""
+    return get_args(hint) or (hint,)
+
+
+def options_from(args: argparse.Namespace) -> RedactOptions:
+    """The :class:`RedactOptions` the parsed ``args`` ask for (``ValueError`` when they
+    contradict each other or are out of range)."""
+    given = {f.name: getattr(args, f.name) for f in fields(RedactOptions) if hasattr(args, f.name)}
+    return RedactOptions(**given)
+
+
 def run_redact(args: argparse.Namespace) -> int:
-    from fastredact.pipeline import Redactor
+    from fastredact.run import Redactor  # loads onnxruntime: only when a run starts
 
     if args.resume and not args.manifest:
         print("fastredact redact: error: --resume needs --manifest", file=sys.stderr)
@@ -285,41 +149,12 @@ def run_redact(args: argparse.Namespace) -> int:
     inputs = [Path(p) for p in args.inputs if p != "-"]
     try:
         _check_paths(inputs, args)
-        options = RedactOptions(
-            faces=args.faces,
-            plates=args.plates,
-            mode=args.mode,
-            shape=args.shape,
-            mask_scale=args.mask_scale,
-            threshold=args.threshold,
-            face_threshold=args.face_threshold,
-            plate_threshold=args.plate_threshold,
-            min_size=args.min_size,
-            small_faces=args.small_faces,
-            audio=args.audio,
-            video_codec=args.video_codec,
-            crf=args.crf,
-            preset=args.preset,
-            detect_every=args.detect_every,
-            verify_video=args.verify_video,
-            motion_threshold=args.motion_threshold,
-            icc=args.icc,
-            orientation=args.orientation,
-            format=args.format,
-            quality=args.quality,
-            reencode=args.reencode,
-            max_pixels=args.max_pixels,
-            device=args.device,
-            workers=args.workers,
-            threads=args.threads,
-        )
+        options = options_from(args)
     except ValueError as exc:
         print(f"fastredact redact: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.dry_run:
         return _dry_run(args)
-    from fastredact.commands.progress import FrameBar
-
     redactor = Redactor(options)  # a model that cannot load stops here, before any output
     frames = FrameBar() if not args.no_progress else None
     return _report(
@@ -348,25 +183,20 @@ def _check_paths(inputs: list[Path], args: argparse.Namespace) -> None:
 
 
 def _dry_run(args: argparse.Namespace) -> int:
-    from fastredact.inputs import display, iter_inputs
-    from fastredact.output_names import OutputNames, expected_output, folds_case
-
     out_root = Path(args.output)
-    names = OutputNames(fold_case=folds_case(out_root))
-    fmt = args.format
-    for item in iter_inputs(
-        args.inputs, out_root, names=names, output_name=lambda rel: expected_output(rel, fmt)
-    ):
+    for item in listed_inputs(args.inputs, out_root, args.format):
         target = (
-            "(skipped: " + item.error + ")"
+            f"(skipped: {item.error})"
             if item.error
-            else display(out_root / expected_output(item.relative, fmt))
+            else display(out_root / expected_output(item.relative, args.format))
         )
         print(printable(f"{item.display_path} -> {target}"))
     return EXIT_OK
 
 
-def _report(results, *, progress: bool, frames=None) -> int:  # type: ignore[no-untyped-def]
+def _report(
+    results: Iterable[FileResult], *, progress: bool, frames: FrameBar | None = None
+) -> int:
     from tqdm import tqdm
 
     counts = {"ok": 0, "failed": 0, "skipped": 0}
@@ -383,11 +213,9 @@ def _report(results, *, progress: bool, frames=None) -> int:  # type: ignore[no-
                 objects += sum(int(d.get("boxes", 1)) for d in result.detections)
                 video_frames += (result.frames or 0) if result.video is not None else 0
             if result.status == "failed":
-                line = printable(f"{result.path}: {result.error}")
+                line = printable(f"{result.path}: {result.error_kind}: {result.error}")
                 bar.write(f"fastredact: {line}", file=sys.stderr)
-            elif (
-                result.status == "skipped" and result.error and "UnsupportedFormat" in result.error
-            ):
+            elif result.status == "skipped" and result.error_kind == "UnsupportedFormat":
                 bar.write(
                     f"fastredact: skipped {printable(result.path)}: not a photo or video",
                     file=sys.stderr,

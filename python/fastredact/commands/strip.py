@@ -11,7 +11,7 @@ from typing import Any
 from tqdm import tqdm
 
 from fastredact.commands import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
-from fastredact.inputs import check_outdir_outside_inputs, display, printable
+from fastredact.run import check_outdir_outside_inputs, display, printable
 from fastredact.strip import strip_files
 
 __all__ = ["register", "run"]

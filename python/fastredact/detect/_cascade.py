@@ -2,7 +2,7 @@
 
 A cascade scans every scale itself down to its training window (60x20 pixels for
 ``haarcascade_russian_plate_number.xml``, 64x16 for the 16-stage one); smaller plates need an
-enlarged image (see :class:`~fastredact.detect.tiling.TiledDetector`'s ``tile_scales``).
+enlarged image (see :class:`~fastredact.detect._tiling.TiledDetector`'s ``tile_scales``).
 A cascade gives no probability: the score of a box is ``n / (n + min_neighbors)``, where
 ``n`` is the number of raw windows that voted for it, so every returned box scores ``>= 0.5``.
 """
@@ -17,7 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from fastredact.detect.base import Detections, RGBImage, check_rgb_image
+from fastredact.detect._base import Detections, RGBImage, check_rgb_image
 from fastredact.errors import DetectorError
 
 __all__ = ["CascadeDetector"]

@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from fastredact.detect.base import Detections, RGBImage, check_rgb_image
-from fastredact.detect.models import centerface_model_bytes, find_model
-from fastredact.detect.nms import nms
-from fastredact.detect.runtime import create_session
+from fastredact.detect._base import Detections, RGBImage, check_rgb_image
+from fastredact.detect._nms import nms
+from fastredact.detect._registry import centerface_model_bytes, find_model
+from fastredact.detect._runtime import create_session
 
 __all__ = ["CenterFace", "decode_centerface"]
 

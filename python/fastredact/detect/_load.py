@@ -1,11 +1,10 @@
-"""Detection: faces and licence plates, multi-scale, fail-closed.
-
-``load_detector(name_or_path)`` is the one entry point; the returned detector's
-``detect(rgb_uint8_image)`` gives :class:`Detections` in that image's pixel coordinates.
+"""Loading detectors: ``load_detector(name_or_path)`` is the one entry point; the returned
+detector's ``detect(rgb_uint8_image)`` gives :class:`Detections` in that image's pixel
+coordinates.
 The image must already be upright (EXIF orientation applied): boxes are reported in the
 frame the detector was given.
 
-Defaults (see :data:`DEFAULTS`; chosen from measurements recorded in the README):
+Defaults (see :data:`DEFAULTS`; chosen from the measurements in docs/detection.md):
 
 - ``centerface`` (faces, the default): the native image (in tiles of at most 1024 px,
   overlapping by 128 px) plus whole-frame passes at 1/4, 1/16, … of it until one is at most
@@ -34,21 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fastredact.detect.base import Detections, Detector, check_rgb_image
-from fastredact.detect.cascade import CascadeDetector
-from fastredact.detect.centerface import CenterFace, decode_centerface
-from fastredact.detect.models import (
-    MODELS,
-    ModelInfo,
-    ModelStatus,
-    find_model,
-    model_status,
-    sha256_file,
-)
-from fastredact.detect.nms import iou_matrix, merge_passes, nms
-from fastredact.detect.runtime import DEVICES, default_threads
-from fastredact.detect.tiling import PassDetector, TiledDetector, plan_tiles
-from fastredact.detect.yolo import YoloDetector, letterbox
+from fastredact.detect._base import Detections, Detector
+from fastredact.detect._cascade import CascadeDetector
+from fastredact.detect._centerface import CenterFace
+from fastredact.detect._platenet import PlateNet, PlateNetPass
+from fastredact.detect._registry import MODELS, ModelInfo, find_model, sha256_file
+from fastredact.detect._tiling import TiledDetector
+from fastredact.detect._yolo import YoloDetector
 from fastredact.errors import DetectorError, ModelNotFound
 
 __all__ = [
@@ -56,35 +47,13 @@ __all__ = [
     "DEFAULTS",
     "DEFAULT_FACE_MODEL",
     "DEFAULT_PLATE_MODEL",
-    "DEVICES",
-    "MODELS",
-    "CascadeDetector",
-    "CenterFace",
-    "Detections",
-    "Detector",
     "DetectorSpec",
-    "ModelInfo",
-    "ModelStatus",
     "MultiDetector",
-    "PassDetector",
-    "TiledDetector",
-    "YoloDetector",
-    "check_rgb_image",
-    "decode_centerface",
     "default_detector",
-    "default_threads",
     "default_threshold",
-    "find_model",
-    "iou_matrix",
-    "letterbox",
     "load_detector",
-    "merge_passes",
-    "model_status",
-    "nms",
-    "plan_tiles",
 ]
 
-from fastredact.detect.platenet import PlateNet, PlateNetPass
 
 log = logging.getLogger("fastredact")
 

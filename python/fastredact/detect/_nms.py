@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from fastredact.detect.base import Detections
+from fastredact.detect._base import Detections
 
 __all__ = ["intersection_areas", "iou_matrix", "merge_passes", "nms"]
 

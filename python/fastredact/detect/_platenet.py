@@ -1,7 +1,7 @@
 """PlateNet: fastredact's own licence-plate detector (MIT weights, shipped in the wheel).
 
 A small CenterNet-style network trained by ``training/plates/train.py`` (see its
-``MODEL_CARD.md``). The ONNX file ``fastredact/models/plates.onnx`` is verified against its
+``MODEL_CARD.md``). The ONNX file ``fastredact/detect/weights/plates.onnx`` is verified against its
 pinned SHA-256 before a session is created; a missing or altered file raises
 :class:`fastredact.errors.ModelNotFound`.
 
@@ -23,10 +23,11 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from fastredact.detect.base import Detections
+from fastredact.detect._base import Detections
+from fastredact.detect._nms import nms
 from fastredact.errors import DetectorError, ModelNotFound
 
-__all__ = ["PLATES_SHA256", "PlateBoxes", "PlateNet", "decode", "default_model_path", "nms"]
+__all__ = ["PLATES_SHA256", "PlateBoxes", "PlateNet", "decode", "default_model_path"]
 
 PLATES_SHA256 = "2080d8633908073cfc16e13bb2951cbb4fb1e1a1d9df7abd2b84ddbac089010d"
 STRIDE = 4
@@ -45,7 +46,7 @@ class PlateBoxes(NamedTuple):
 
 def default_model_path() -> Path:
     """Where the shipped ``plates.onnx`` lives inside the installed package."""
-    return Path(str(resources.files("fastredact.models").joinpath("plates.onnx")))
+    return Path(str(resources.files("fastredact.detect.weights").joinpath("plates.onnx")))
 
 
 def _verified_bytes(path: Path, sha256: str | None) -> bytes:
@@ -65,25 +66,6 @@ def _verified_bytes(path: Path, sha256: str | None) -> bytes:
                 "(pip install --force-reinstall fastredact)"
             )
     return data
-
-
-def nms(boxes: FloatArray, scores: FloatArray, iou: float) -> npt.NDArray[np.intp]:
-    """Indices kept by greedy non-maximum suppression, best score first."""
-    order = np.argsort(-scores, kind="stable")
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    keep: list[int] = []
-    while order.size:
-        best = int(order[0])
-        keep.append(best)
-        rest = order[1:]
-        x0 = np.maximum(boxes[best, 0], boxes[rest, 0])
-        y0 = np.maximum(boxes[best, 1], boxes[rest, 1])
-        x1 = np.minimum(boxes[best, 2], boxes[rest, 2])
-        y1 = np.minimum(boxes[best, 3], boxes[rest, 3])
-        inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-        union = areas[best] + areas[rest] - inter
-        order = rest[inter <= iou * np.maximum(union, 1e-9)]
-    return np.array(keep, dtype=np.intp)
 
 
 def decode(

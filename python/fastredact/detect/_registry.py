@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from fastredact.detect.platenet import PLATES_SHA256
+from fastredact.detect._platenet import PLATES_SHA256
 from fastredact.errors import DetectorError, ModelNotFound
 
 __all__ = [
@@ -74,7 +74,7 @@ MODELS: dict[str, ModelInfo] = {
             kind="plate",
             architecture="platenet",
             package="fastredact",
-            relative_path="models/plates.onnx",
+            relative_path="detect/weights/plates.onnx",
             sha256=PLATES_SHA256,
             license="MIT (trained by fastredact; see training/plates/MODEL_CARD.md)",
             install="",

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastredact.cpus import usable_cpus
+from fastredact._cpus import usable_cpus
 from fastredact.errors import DetectorError
 
 __all__ = ["DEVICES", "create_session", "default_threads", "providers_for"]
-
-DEVICES = ("cpu", "cuda", "tensorrt", "openvino")
-"""Accepted ``device`` values."""
 
 _PROVIDERS: dict[str, list[str]] = {
     "cpu": ["CPUExecutionProvider"],
@@ -18,11 +15,15 @@ _PROVIDERS: dict[str, list[str]] = {
     "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
     "openvino": ["OpenVINOExecutionProvider", "CPUExecutionProvider"],
 }
+"""The onnxruntime execution providers of each ``device``, preferred first."""
+
+DEVICES = tuple(_PROVIDERS)
+"""Accepted ``device`` values of :func:`fastredact.load_detector`."""
 
 
 def default_threads(workers: int = 1) -> int:
     """Intra-op threads per session so that ``workers x threads`` ~ the usable CPU cores
-    (affinity mask and CFS quota included: :func:`fastredact.cpus.usable_cpus`)."""
+    (affinity mask and CFS quota included: :func:`fastredact._cpus.usable_cpus`)."""
     return max(1, usable_cpus() // max(1, workers))
 
 

@@ -20,7 +20,7 @@ The schedule (:meth:`TiledDetector.plan`):
 3. each pass is cut by :func:`plan_tiles` into tiles of at most ``tile_size`` detector pixels
    that overlap by ``overlap`` detector pixels, sized to fit the frame (no tile sticks out, and
    the tiles of a pass share one shape, so they batch), and the passes are merged per label by
-   :func:`~fastredact.detect.nms.merge_passes`, which keeps the union of overlapping boxes, so
+   :func:`~fastredact.detect._nms.merge_passes`, which keeps the union of overlapping boxes, so
    an object cut by a tile border still gets the whole object's box.
 
 Per-class ``thresholds`` apply before the merge (so a weak box never widens a strong one),
@@ -38,8 +38,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from fastredact.detect.base import Detections, RGBImage, check_rgb_image
-from fastredact.detect.nms import merge_passes
+from fastredact.detect._base import Detections, RGBImage, check_rgb_image
+from fastredact.detect._nms import merge_passes
 
 __all__ = ["PassDetector", "Tile", "TiledDetector", "plan_tiles"]
 

@@ -19,9 +19,9 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from fastredact.detect.base import Detections, RGBImage, check_rgb_image
-from fastredact.detect.nms import nms
-from fastredact.detect.runtime import create_session
+from fastredact.detect._base import Detections, RGBImage, check_rgb_image
+from fastredact.detect._nms import nms
+from fastredact.detect._runtime import create_session
 from fastredact.errors import DetectorError
 
 __all__ = ["YoloDetector", "decode_yolo", "letterbox", "normalize_label"]

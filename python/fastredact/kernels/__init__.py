@@ -1,4 +1,6 @@
-"""``redact``: hide regions of an image in place (the public entry point of the kernels)."""
+"""The kernels: ``redact`` hides regions of an image in place (the public entry point of the
+Rust kernels, ``rust/fastredact-core/src/kernels`` and ``mask.rs``), with the numpy
+reference backend (:mod:`fastredact.kernels._numpy_ref`) beside it."""
 
 from __future__ import annotations
 
@@ -6,15 +8,44 @@ import math
 import numbers
 import secrets
 from collections.abc import Sequence
+from typing import Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
 from fastredact import _core
-from fastredact.backends import BACKENDS, Backend, numpy_ref
-from fastredact.regions import DEFAULT_MASK_SCALE, Mode, Regions, Shape, normalize_regions
+from fastredact.kernels import _numpy_ref
+from fastredact.kernels._regions import (
+    DEFAULT_MASK_SCALE,
+    MODES,
+    SHAPES,
+    Mode,
+    Region,
+    RegionArrays,
+    Regions,
+    Shape,
+    normalize_regions,
+)
 
-__all__ = ["redact"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_MASK_SCALE",
+    "MODES",
+    "SHAPES",
+    "Backend",
+    "Mode",
+    "Region",
+    "RegionArrays",
+    "Regions",
+    "Shape",
+    "normalize_regions",
+    "redact",
+]
+
+Backend: TypeAlias = Literal["rust", "numpy"]
+"""``rust``: the compiled core (:mod:`fastredact._core`); ``numpy``: the pure-numpy reference
+with the same semantics (:mod:`fastredact.kernels._numpy_ref`)."""
+BACKENDS: tuple[Backend, ...] = ("rust", "numpy")
 
 #: The secret behind ``secure`` noise when no seed is given: drawn once per process from
 #: the OS, so the noise is unknown to whoever sees the output and stays the same for a
@@ -116,7 +147,7 @@ def redact(
     if len(arrays) == 0 or img.size == 0:
         return
     if backend == "numpy":
-        numpy_ref.redact_arrays(
+        _numpy_ref.redact_arrays(
             img,
             arrays,
             scale=float(scale),

@@ -22,15 +22,15 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from fastredact.regions import RegionArrays
+from fastredact.kernels._regions import MODES, SHAPES, RegionArrays
 
 __all__ = ["redact_arrays"]
 
 _MAX_RADIUS = 16384
 _MAX_BLOCK = 16384
 _NOISE = 48
-_BLUR, _PIXELATE, _SECURE, _FILL = 0, 1, 2, 3
-_BOX, _ELLIPSE = 0, 1
+_BLUR, _PIXELATE, _SECURE, _FILL = (MODES.index(m) for m in ("blur", "pixelate", "secure", "fill"))
+_BOX, _ELLIPSE = (SHAPES.index(s) for s in ("box", "ellipse"))
 
 U8 = npt.NDArray[np.uint8]
 F64 = npt.NDArray[np.float64]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import Literal, TypeAlias, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -27,12 +27,14 @@ __all__ = [
 ]
 
 Mode: TypeAlias = Literal["blur", "pixelate", "secure", "fill"]
+"""How a region is hidden, weakest first: where regions overlap the later one wins
+(fill > secure > pixelate > blur). The position of a mode here is the numeric code the Rust
+core decodes (``rust/fastredact-core/src/mask.rs``): the order is part of the binding."""
 Shape: TypeAlias = Literal["box", "ellipse"]
+"""The box itself, or the ellipse inscribed in it; the position is the Rust code too."""
 
-#: Modes, weakest first: where regions overlap the later one wins (fill > secure > …).
-MODES: tuple[Mode, ...] = ("blur", "pixelate", "secure", "fill")
-#: Shapes: the box itself, or the ellipse inscribed in it.
-SHAPES: tuple[Shape, ...] = ("box", "ellipse")
+MODES: tuple[Mode, ...] = get_args(Mode)
+SHAPES: tuple[Shape, ...] = get_args(Shape)
 
 DEFAULT_MASK_SCALE = 1.45
 """Each detected box is grown this many times about its centre before it is hidden (the

@@ -31,7 +31,7 @@ import simplejpeg
 from numpy.typing import NDArray
 
 from fastredact import _core
-from fastredact.errors import CorruptInput, UnsupportedFormat
+from fastredact.errors import CorruptInput, UnsupportedFormat, one_line
 
 __all__ = ["decode_jpeg_pixels", "strict_warnings_check"]
 
@@ -90,16 +90,11 @@ def _turbojpeg_colorspace(data: bytes) -> str | None:
     except (ValueError, RuntimeError) as exc:
         if _UNKNOWN_LAYOUT in str(exc):
             return None
-        raise CorruptInput(f"cannot read JPEG header: {_one_line(exc)}") from None
+        raise CorruptInput(f"cannot read JPEG header: {one_line(exc)}") from None
 
 
 def _strict(data: bytes, **options: object) -> NDArray[np.uint8]:
     try:
         return np.asarray(simplejpeg.decode_jpeg(data, strict=True, **options))
     except (ValueError, RuntimeError) as exc:
-        raise CorruptInput(f"cannot decode JPEG: {_one_line(exc)}") from None
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
+        raise CorruptInput(f"cannot decode JPEG: {one_line(exc)}") from None

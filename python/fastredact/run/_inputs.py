@@ -16,8 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from fastredact.errors import CorruptInput, FastRedactError, LimitExceeded
-from fastredact.output_names import MEDIA_SUFFIXES, OutputNames
+from fastredact.errors import (
+    CorruptInput,
+    FastRedactError,
+    InputUnreadable,
+    LimitExceeded,
+    OutputCollision,
+)
+from fastredact.formats import MEDIA_SUFFIXES
+from fastredact.run._output_names import OutputNames
 
 __all__ = [
     "MAX_INPUT_BYTES",
@@ -57,7 +64,8 @@ class InputFile:
     path: Path
     relative: Path
     root: Path
-    error: str | None = None
+    error: FastRedactError | None = None
+    """Why this input cannot be processed, found while listing (it is then a failed row)."""
 
     @property
     def display_relative(self) -> str:
@@ -87,10 +95,12 @@ class InputFile:
                 raise CorruptInput("not a regular file")
             return open(self.path, "rb")
         except OSError as exc:
-            raise FastRedactError(f"cannot read file: {exc.strerror or exc}") from None
+            raise InputUnreadable(f"cannot read file: {exc.strerror or exc}") from None
 
     def read(self) -> bytes:
-        """The file's bytes; a one-line :class:`FastRedactError` when it cannot be read."""
+        """The file's bytes; a one-line :class:`FastRedactError` when it cannot be read
+        (:class:`InputUnreadable`, or :class:`CorruptInput` / :class:`LimitExceeded` for
+        what it is)."""
         try:
             info = os.stat(self.path)  # follows symlinks; a loop raises ELOOP here
             if not stat.S_ISREG(info.st_mode):
@@ -100,7 +110,7 @@ class InputFile:
             with open(self.path, "rb") as f:
                 return f.read()
         except OSError as exc:
-            raise FastRedactError(f"cannot read file: {exc.strerror or exc}") from None
+            raise InputUnreadable(f"cannot read file: {exc.strerror or exc}") from None
 
 
 def output_path_for(item: InputFile, out_root: Path) -> Path:
@@ -179,7 +189,9 @@ def iter_inputs(
     for raw in _expand_stdin(inputs):
         overlap = output_overlap(Path(raw), out_root, out=out)
         if overlap:  # paths read from stdin are checked here, one by one
-            yield InputFile(Path(raw), Path(Path(raw).name), Path(raw).parent, error=overlap)
+            yield InputFile(
+                Path(raw), Path(Path(raw).name), Path(raw).parent, error=OutputCollision(overlap)
+            )
             continue
         for item in _walk(Path(raw)):
             if item.error is not None or item.path.suffix.lower() not in MEDIA_SUFFIXES:
@@ -195,8 +207,10 @@ def iter_inputs(
                     item.path,
                     item.relative,
                     item.root,
-                    error=f"its output path {display(expected)} is already taken by "
-                    f"{display(earlier)}",
+                    error=OutputCollision(
+                        f"its output path {display(expected)} is already taken by "
+                        f"{display(earlier)}"
+                    ),
                 )
             yield item
 
@@ -217,10 +231,17 @@ def _walk(path: Path) -> Iterator[InputFile]:
         is_dir = path.is_dir()
         exists = is_dir or path.exists() or path.is_symlink()
     except OSError as exc:
-        yield InputFile(path, Path(path.name), path.parent, error=f"cannot access: {exc.strerror}")
+        yield InputFile(
+            path,
+            Path(path.name),
+            path.parent,
+            error=InputUnreadable(f"cannot access: {exc.strerror}"),
+        )
         return
     if not exists:
-        yield InputFile(path, Path(path.name), path.parent, error="no such file or folder")
+        yield InputFile(
+            path, Path(path.name), path.parent, error=InputUnreadable("no such file or folder")
+        )
         return
     if not is_dir:
         yield InputFile(path, Path(path.name), path.parent)
@@ -236,8 +257,16 @@ def _walk(path: Path) -> Iterator[InputFile]:
             full = Path(folder) / name
             if full.is_symlink():
                 yield InputFile(
-                    full, full.relative_to(path), path, error="symlinked folder not followed"
+                    full,
+                    full.relative_to(path),
+                    path,
+                    error=InputUnreadable("symlinked folder not followed"),
                 )
     for failure in errors:
         bad = Path(failure.filename) if failure.filename else path
-        yield InputFile(bad, Path(bad.name), path, error=f"cannot list folder: {failure.strerror}")
+        yield InputFile(
+            bad,
+            Path(bad.name),
+            path,
+            error=InputUnreadable(f"cannot list folder: {failure.strerror}"),
+        )

@@ -1,40 +1,89 @@
-"""The audit trail: a JSON Lines manifest (one row per input, append-only, flushed per row),
-the optional path mapping file (mode 0600), and the settings fingerprint used by ``--resume``.
+"""The audit trail: a JSON Lines manifest, append-only, flushed per row. Each run first
+appends its run record (:func:`run_record`: tool version, start time, settings and their
+fingerprint, models with SHA-256, host), then one row per input that refers to the run by
+its settings fingerprint; the optional path mapping file (mode 0600) pairs inputs with
+outputs. See docs/manifest.md.
 
 A run killed mid-write leaves at worst a torn last line; :func:`read_done` ignores it, so
-that input is simply redone.
+that input is simply redone. Rows written before run records existed carried the settings
+in every row; :func:`read_done` reads both.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+import platform
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from fastredact._core import __version__
+from fastredact._cpus import usable_cpus
 from fastredact.errors import FastRedactError, OutputUnwritable
 
 __all__ = [
+    "COLUMNS",
+    "REENCODED_KIND",
+    "ROW_DEFAULTS",
+    "RUN_RECORD",
     "DoneInputs",
     "ManifestWriter",
     "MappingWriter",
     "iter_rows",
     "read_done",
-    "settings_fingerprint",
+    "read_manifest",
+    "run_record",
     "sha256_bytes",
 ]
+
+RUN_RECORD = "run"
+"""The ``record`` value of a run record; rows about one input have no ``record`` key."""
+
+COLUMNS: dict[str, list[str]] = {
+    "detections": ["x0", "y0", "x1", "y1", "score", "frame"],
+    "metadata_removed": ["kind", "count", "bytes"],
+}
+"""A row's detections (per label) and removed metadata hold one array per item with these
+columns (the run record repeats them): ``{"face": [[292, 179, 573, 576, 0.94]]}`` (boxes
+rounded outwards to whole pixels; ``frame`` only when it is not 0),
+``[["exif", 1, 1234]]``."""
+
+REENCODED_KIND = "all (re-encoded)"
+"""The removed-metadata kind of a re-encoded file (everything the input held): a
+:class:`~fastredact.run.FileResult` lists it, a row says ``"reencoded": true`` instead."""
+
+ROW_DEFAULTS: dict[str, Any] = {"orientation": 1, "frames": 1, "reencoded": False}
+"""Row fields left out when they hold these values (and ``output_format`` when it is the
+input's ``format``; empty lists)."""
 
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def settings_fingerprint(settings: Mapping[str, Any]) -> str:
-    """A stable hash of everything that changes the output (canonical JSON, sorted keys)."""
-    canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+def run_record(
+    fingerprint: str, settings: Mapping[str, Any], models: Sequence[Mapping[str, str]]
+) -> dict[str, Any]:
+    """The first line a run appends to its manifest: what every row of the run shares."""
+    return {
+        "record": RUN_RECORD,
+        "tool": "fastredact",
+        "version": __version__,
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "settings_fingerprint": fingerprint,
+        "settings": dict(settings),
+        "models": [dict(m) for m in models],
+        "columns": COLUMNS,
+        "defaults": ROW_DEFAULTS,
+        "host": {
+            "cpus": os.cpu_count() or 1,
+            "usable_cpus": usable_cpus(),
+            "platform": platform.platform(),
+        },
+    }
 
 
 class _JsonLinesAppender:
@@ -162,7 +211,8 @@ def _done_key(path: str, input_sha256: str) -> bytes:
 
 def read_done(path: Path, fingerprint: str) -> DoneInputs:
     """Every input the manifest at ``path`` records as ``ok`` with the settings
-    ``fingerprint`` (rows of other settings, failed rows and torn lines do not count)."""
+    ``fingerprint`` (rows of other settings, failed rows, run records and torn lines do not
+    count). Rows of both formats carry their settings fingerprint."""
     done = DoneInputs()
     for row in iter_rows(path):
         fields = (row.get("path"), row.get("input_sha256"))
@@ -171,3 +221,57 @@ def read_done(path: Path, fingerprint: str) -> DoneInputs:
         if isinstance(fields[0], str) and isinstance(fields[1], str):
             done.add(fields[0], fields[1])
     return done
+
+
+def read_manifest(path: Path) -> Iterator[dict[str, Any]]:
+    """The rows about inputs of the manifest at ``path``, each in the full form whatever
+    format wrote it: the run's ``settings`` and ``models`` included, every field present
+    (defaults filled in), ``detections`` and ``metadata_removed`` as lists of dicts
+    (``{"label", "box", "score", "frame"}``; a video's detections as ``{"label", "boxes"}``
+    counts). Torn lines are skipped."""
+    run: dict[str, Any] = {}
+    for row in iter_rows(path):
+        if row.get("record") == RUN_RECORD:
+            run = row
+            continue
+        if "settings" in row:  # written before run records: already whole
+            yield row
+            continue
+        yield _expanded(row, run)
+
+
+def _expanded(row: dict[str, Any], run: Mapping[str, Any]) -> dict[str, Any]:
+    same_run = run.get("settings_fingerprint") == row.get("settings_fingerprint")
+    full: dict[str, Any] = {
+        "settings_fingerprint": row.get("settings_fingerprint"),
+        "settings": run.get("settings") if same_run else None,
+        "models": run.get("models") if same_run else None,
+    }
+    full.update(row)
+    if row.get("status") == "ok" or "format" in row:
+        for name, value in run.get("defaults", ROW_DEFAULTS).items():
+            full.setdefault(name, value)
+        full.setdefault("output_format", row.get("format"))
+    full["detections"] = [
+        {
+            "label": label,
+            "box": [float(v) for v in item[:4]],
+            "score": item[4],
+            "frame": item[5] if len(item) > 5 else 0,
+        }
+        for label, items in row.get("detections", {}).items()
+        for item in items
+    ]
+    removed = [
+        dict(zip(COLUMNS["metadata_removed"], item, strict=True))
+        for item in row.get("metadata_removed", [])
+    ]
+    if full.get("reencoded"):
+        removed.insert(0, {"kind": REENCODED_KIND, "count": None, "bytes": None})
+    full["metadata_removed"] = removed
+    full.setdefault("timings_ms", {})
+    video = row.get("video")
+    if isinstance(video, dict) and "boxes" in video:
+        full["video"] = {k: v for k, v in video.items() if k != "boxes"}
+        full["detections"] = [{"label": k, "boxes": n} for k, n in video["boxes"].items()]
+    return full

@@ -17,114 +17,35 @@ import threading
 import unicodedata
 from pathlib import Path
 
+from fastredact.formats import RAW_FORMAT, SUFFIX_OF_FORMAT, predicted_photo_format
+
 __all__ = [
-    "MEDIA_SUFFIXES",
     "OutputNames",
     "expected_output",
     "folds_case",
     "output_suffix",
 ]
 
-PHOTO_FORMAT_OF_SUFFIX = {
-    ".jpg": "jpeg",
-    ".jpeg": "jpeg",
-    ".jpe": "jpeg",
-    ".jfif": "jpeg",
-    ".png": "png",
-    ".apng": "png",
-    ".webp": "webp",
-    ".gif": "gif",
-    ".tif": "tiff",
-    ".tiff": "tiff",
-    ".bmp": "bmp",
-    ".dib": "bmp",
-    ".heic": "heif",
-    ".heif": "heif",
-    ".avif": "avif",
-    ".jxl": "jxl",
-}
-"""The photo format a file name suggests (the pipeline sniffs the content; this only predicts)."""
-
-RAW_SUFFIXES = frozenset(
-    [
-        ".dng",
-        ".cr2",
-        ".cr3",
-        ".crw",
-        ".nef",
-        ".nrw",
-        ".arw",
-        ".srf",
-        ".sr2",
-        ".raf",
-        ".rw2",
-        ".orf",
-        ".pef",
-        ".srw",
-        ".x3f",
-        ".iiq",
-        ".mrw",
-        ".3fr",
-        ".erf",
-        ".kdc",
-        ".mos",
-        ".rwl",
-    ]
-)
-VIDEO_SUFFIXES = frozenset(
-    [
-        ".mp4",
-        ".m4v",
-        ".mov",
-        ".mkv",
-        ".webm",
-        ".avi",
-        ".mts",
-        ".m2ts",
-        ".ts",
-        ".3gp",
-        ".wmv",
-        ".flv",
-    ]
-)
-
-MEDIA_SUFFIXES = frozenset(PHOTO_FORMAT_OF_SUFFIX) | RAW_SUFFIXES | VIDEO_SUFFIXES
-"""File name suffixes of photos and videos: an unrecognised file named like one is a failure;
-any other unrecognised file (README, .DS_Store) is skipped."""
-
-_SUFFIX_OF_FORMAT = {
-    "jpeg": ".jpg",
-    "png": ".png",
-    "webp": ".webp",
-    "tiff": ".tiff",
-    "gif": ".gif",
-    "bmp": ".bmp",
-    "heif": ".heic",
-    "avif": ".avif",
-}
-
 
 def output_suffix(name: Path, source: str | None, out_format: str | None) -> Path:
     """``name`` with its extension changed when the format changed (RAW → TIFF, ``--format``)."""
     if out_format is None or out_format == source:
         return name
-    return name.with_suffix(_SUFFIX_OF_FORMAT[out_format])
+    return name.with_suffix(SUFFIX_OF_FORMAT[out_format])
 
 
 def expected_output(relative: Path, format_option: str) -> Path:
     """Where the output of the input at ``relative`` is expected, judged by its name:
     photos take ``--format``'s extension (RAW becomes TIFF under ``same``), an AVI video
     becomes ``.mkv``, anything else keeps its name."""
-    suffix = relative.suffix.lower()
-    if suffix == ".avi":
+    if relative.suffix.lower() == ".avi":
         return relative.with_suffix(".mkv")
-    if suffix in RAW_SUFFIXES:
-        source = "raw"
-    elif suffix in PHOTO_FORMAT_OF_SUFFIX:
-        source = PHOTO_FORMAT_OF_SUFFIX[suffix]
-    else:
+    source = predicted_photo_format(relative)
+    if source is None:
         return relative
-    target = ("tiff" if source == "raw" else source) if format_option == "same" else format_option
+    target = (
+        ("tiff" if source == RAW_FORMAT else source) if format_option == "same" else format_option
+    )
     return output_suffix(relative, source, target)
 
 

@@ -3,7 +3,7 @@
 JPEG, PNG (and APNG), WebP and GIF are rewritten losslessly by container surgery: the bytes
 the decoder needs are copied unchanged, everything else (EXIF, GPS, XMP, IPTC, comments,
 thumbnails, MPF secondary images, trailers, …) is dropped. HEIC/HEIF and AVIF get their
-container rebuilt around the primary image (:mod:`fastredact.heif_strip`: EXIF, XMP,
+container rebuilt around the primary image (:mod:`fastredact.strip._heif`: EXIF, XMP,
 thumbnails, depth maps and gain maps go), which is used only when it decodes to exactly the
 input's pixels; their rotation and mirroring are item properties, kept whatever the
 orientation policy. TIFF (and the TIFF-based camera RAWs such as DNG), other camera RAWs, BMP
@@ -23,22 +23,18 @@ Policies:
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import get_args
 
 from fastredact import _core
-from fastredact.errors import (
-    CorruptInput,
-    FastRedactError,
-    LimitExceeded,
-    UnsupportedFormat,
-)
-from fastredact.heif_strip import HEIF_FORMATS, strip_heif_checked
-from fastredact.safe_write import write_atomically
+from fastredact._atomic import write_atomically
+from fastredact.errors import FastRedactError, UnsupportedFormat
+from fastredact.formats import HEIF_FORMATS, sniff_file, sniff_photo
+from fastredact.options import DEFAULT_MAX_PIXELS, IccPolicy, StripOrientation
+from fastredact.strip._heif import strip_heif_checked
+from fastredact.strip._results import RemovedItem, StripFileResult, StripResult, removed_items
 
 __all__ = [
     "RemovedItem",
@@ -46,150 +42,19 @@ __all__ = [
     "StripResult",
     "strip_file",
     "strip_files",
+    "strip_heif_checked",
     "strip_metadata",
 ]
 
-IccPolicy = Literal["keep", "drop"]
-OrientationPolicy = Literal["keep", "drop", "bake"]
+OrientationPolicy = StripOrientation
 PathLike = str | os.PathLike[str]
-
-_ICC_POLICIES = ("keep", "drop")
-_ORIENTATION_POLICIES = ("keep", "drop", "bake")
-
-
-@dataclass(frozen=True)
-class RemovedItem:
-    """One kind of removed content (``"exif"``, ``"xmp"``, ``"trailer"``, …)."""
-
-    kind: str
-    count: int
-    """How many segments / chunks / blocks of this kind were removed."""
-    bytes: int
-    """How many bytes of the input they took."""
-
-
-@dataclass(frozen=True)
-class StripResult:
-    """The cleaned file and what was removed from it."""
-
-    data: bytes
-    format: str
-    """The format sniffed from the content: ``"jpeg"``, ``"png"``, ``"webp"``, ``"gif"``,
-    ``"heif"`` or ``"avif"``."""
-    removed: tuple[RemovedItem, ...]
-    orientation: int | None
-    """The EXIF Orientation (1-8) of the input, whatever the policy; ``None`` when absent."""
-    reencoded: bool
-    """True when the pixels were re-encoded (only with ``orientation="bake"``)."""
-
-    @property
-    def removed_bytes(self) -> int:
-        """Bytes removed, all kinds together."""
-        return sum(item.bytes for item in self.removed)
-
-    @property
-    def removed_kinds(self) -> tuple[str, ...]:
-        return tuple(item.kind for item in self.removed)
-
-
-@dataclass(frozen=True)
-class StripFileResult:
-    """The outcome of stripping one file of a batch: a result or an error, never both."""
-
-    src: Path
-    dst: Path
-    format: str | None
-    removed: tuple[RemovedItem, ...]
-    orientation: int | None
-    reencoded: bool
-    error: Exception | None
-    """A :class:`~fastredact.errors.FastRedactError`, an ``OSError`` or a ``ValueError``."""
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    @property
-    def removed_bytes(self) -> int:
-        return sum(item.bytes for item in self.removed)
 
 
 def _check_policies(icc: str, orientation: str) -> None:
-    if icc not in _ICC_POLICIES:
+    if icc not in get_args(IccPolicy):
         raise ValueError(f'icc must be "keep" or "drop", not {icc!r}')
-    if orientation not in _ORIENTATION_POLICIES:
+    if orientation not in get_args(StripOrientation):
         raise ValueError(f'orientation must be "keep", "drop" or "bake", not {orientation!r}')
-
-
-def _removed(items: Iterable[tuple[str, int, int]]) -> tuple[RemovedItem, ...]:
-    return tuple(RemovedItem(kind, count, size) for kind, count, size in items)
-
-
-# Pillow's transposition for each EXIF orientation (as in PIL.ImageOps.exif_transpose).
-def _transpose_for(orientation: int) -> int:
-    from PIL import Image
-
-    t = Image.Transpose
-    return {
-        2: t.FLIP_LEFT_RIGHT,
-        3: t.ROTATE_180,
-        4: t.FLIP_TOP_BOTTOM,
-        5: t.TRANSPOSE,
-        6: t.ROTATE_270,
-        7: t.TRANSVERSE,
-        8: t.ROTATE_90,
-    }[orientation]
-
-
-def _bake(clean: bytes, fmt: str, orientation: int, icc: str) -> bytes:
-    """Rotate the pixels of an already stripped image upright and re-encode it."""
-    from PIL import Image, JpegImagePlugin
-
-    from fastredact.wide_pixels import is_wide_rgb_png
-
-    if fmt == "png" and is_wide_rgb_png(clean):
-        return _bake_wide_png(clean, orientation, icc)
-    try:
-        with Image.open(io.BytesIO(clean)) as im:
-            if getattr(im, "n_frames", 1) > 1:
-                raise UnsupportedFormat(
-                    'orientation="bake" is not supported for animated images; use "keep" or "drop"'
-                )
-            im.load()
-            icc_profile = im.info.get("icc_profile") if icc == "keep" else None
-            options: dict[str, object] = {}
-            if icc_profile:
-                options["icc_profile"] = icc_profile
-            if fmt == "jpeg":
-                options["qtables"] = getattr(im, "quantization", None) or "web_high"
-                sampling = JpegImagePlugin.get_sampling(im)
-                if sampling != -1:
-                    options["subsampling"] = sampling
-            elif fmt == "webp":
-                options["lossless"] = True
-                options["exact"] = True
-            if fmt == "gif" and "transparency" in im.info:
-                options["transparency"] = im.info["transparency"]
-            rotated = im.transpose(_transpose_for(orientation))  # type: ignore[arg-type]
-    except FastRedactError:
-        raise
-    except Exception as exc:  # Pillow raises many kinds of errors on bad input
-        raise CorruptInput(f"cannot decode the image to bake its orientation: {exc}") from exc
-    out = io.BytesIO()
-    rotated.save(out, format=fmt.upper(), **options)
-    return out.getvalue()
-
-
-def _bake_wide_png(clean: bytes, orientation: int, icc: str) -> bytes:
-    """Bake the orientation of a 16-bit RGB(A) PNG with all 16 bits (lossless)."""
-    from fastredact import imageio
-
-    decoded = imageio.decode_image(clean)  # the tag was already dropped: pixels as stored
-    if len(decoded.frames) != 1:
-        raise UnsupportedFormat('orientation="bake" is not supported for animated images')
-    upright = imageio.apply_orientation(decoded.frames[0], orientation)
-    profile = decoded.icc_profile if icc == "keep" else None
-    return imageio.encode_image([cast("Any", upright)], "png", icc_profile=profile)
 
 
 def strip_metadata(
@@ -209,31 +74,31 @@ def strip_metadata(
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError(f"data must be bytes, not {type(data).__name__}")
     _check_policies(icc, orientation)
-    if _core.sniff_format(bytes(data[:64])) in HEIF_FORMATS:
+    if sniff_photo(bytes(data[:64])) in HEIF_FORMATS:
         return _strip_heif(bytes(data), icc)
     core_orientation = "drop" if orientation == "bake" else orientation
     clean, fmt, removed, found = _core.strip_metadata(bytes(data), icc, core_orientation)
     reencoded = False
     if orientation == "bake" and found is not None and found != 1:
-        baked = _bake(clean, fmt, found, icc)
+        from fastredact.strip._bake import bake_orientation  # it decodes: photo uses strip
+
+        baked = bake_orientation(clean, fmt, found, icc)
         # The encoder may add its own segments (JFIF, …): strip once more.
         clean, _, _, _ = _core.strip_metadata(baked, icc, "drop")
         reencoded = True
-    return StripResult(clean, fmt, _removed(removed), found, reencoded)
+    return StripResult(clean, fmt, removed_items(removed), found, reencoded)
 
 
 def _strip_heif(data: bytes, icc: str) -> StripResult:
-    """The checked HEIF / AVIF strip (:func:`fastredact.heif_strip.strip_heif_checked`);
+    """The checked HEIF / AVIF strip (:func:`fastredact.strip._heif.strip_heif_checked`);
     :class:`UnsupportedFormat` when it cannot be trusted for this file."""
-    from fastredact import imageio
+    from fastredact.photo import decode_image  # photo decodes; it also uses this module
 
-    decoded = imageio.decode_image(data)  # CorruptInput / LimitExceeded when it cannot
-    outcome = strip_heif_checked(data, decoded, icc=icc, max_pixels=imageio.DEFAULT_MAX_PIXELS)
+    decoded = decode_image(data)  # CorruptInput / LimitExceeded when it cannot
+    outcome = strip_heif_checked(data, decoded, icc=icc, max_pixels=DEFAULT_MAX_PIXELS)
     if isinstance(outcome, str):
         raise UnsupportedFormat(f"{decoded.format.upper()} not stripped: {outcome}")
-    clean, rows = outcome
-    removed = tuple(RemovedItem(r["kind"], r["count"], r["bytes"]) for r in rows)
-    return StripResult(clean, decoded.format, removed, None, False)
+    return outcome
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -264,14 +129,6 @@ def strip_file(
     return result
 
 
-def _sniff_file(path: Path) -> str | None:
-    try:
-        with open(path, "rb") as f:
-            return _core.sniff_format(f.read(64))
-    except OSError:
-        return None
-
-
 def _strip_one_in_python(src: Path, dst: Path, icc: IccPolicy) -> StripFileResult:
     """One file of a batch that the Rust batch leaves to Python (HEIF / AVIF, checked by
     decoding); never raises."""
@@ -280,15 +137,6 @@ def _strip_one_in_python(src: Path, dst: Path, icc: IccPolicy) -> StripFileResul
     except (FastRedactError, OSError, ValueError) as exc:
         return StripFileResult(src, dst, None, (), None, False, exc)
     return StripFileResult(src, dst, result.format, result.removed, None, False, None)
-
-
-_ERROR_CLASSES: dict[str, type[Exception]] = {
-    "unsupported_format": UnsupportedFormat,
-    "corrupt_input": CorruptInput,
-    "limit_exceeded": LimitExceeded,
-    "invalid_argument": ValueError,
-    "io_error": OSError,
-}
 
 
 def strip_files(
@@ -322,12 +170,11 @@ def strip_files(
         [(str(s), str(d)) for s, d in pair_list], icc, core_orientation, threads, durable
     )
     results: list[StripFileResult] = []
-    for (src, dst), (fmt, removed, found, kind, message) in zip(pair_list, outcomes, strict=True):
-        if kind == "unsupported_format" and _sniff_file(src) in HEIF_FORMATS:
+    for (src, dst), (fmt, removed, found, error) in zip(pair_list, outcomes, strict=True):
+        if isinstance(error, UnsupportedFormat) and sniff_file(src) in HEIF_FORMATS:
             results.append(_strip_one_in_python(src, dst, icc))
             continue
-        if kind is not None:
-            error = _ERROR_CLASSES.get(kind, FastRedactError)(f"{message}")
+        if error is not None:
             results.append(StripFileResult(src, dst, None, (), None, False, error))
             continue
         if orientation == "bake" and found is not None and found != 1:
@@ -342,5 +189,5 @@ def strip_files(
                 StripFileResult(src, dst, baked.format, baked.removed, found, True, None)
             )
             continue
-        results.append(StripFileResult(src, dst, fmt, _removed(removed), found, False, None))
+        results.append(StripFileResult(src, dst, fmt, removed_items(removed), found, False, None))
     return results

@@ -13,39 +13,40 @@ source; this strip takes milliseconds plus one decode of the result.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fastredact import _core, imageio
+from fastredact import _core
 from fastredact.errors import FastRedactError
+from fastredact.strip._results import StripResult, removed_items
 
-__all__ = ["HEIF_FORMATS", "strip_heif_checked"]
+if TYPE_CHECKING:
+    from fastredact.photo import DecodedImage
 
-HEIF_FORMATS = ("heif", "avif")
+__all__ = ["strip_heif_checked"]
 
 
 def strip_heif_checked(
-    data: bytes, decoded: imageio.DecodedImage, *, icc: str, max_pixels: int
-) -> tuple[bytes, list[dict[str, Any]]] | str:
-    """``(cleaned bytes, removed rows)`` for the HEIF / AVIF file ``data`` whose decoded
-    picture is ``decoded``; or, when no lossless strip can be trusted, the one-line reason
-    (the caller then re-encodes)."""
+    data: bytes, decoded: DecodedImage, *, icc: str, max_pixels: int
+) -> StripResult | str:
+    """The lossless strip of the HEIF / AVIF file ``data`` whose decoded picture is
+    ``decoded``; or, when no lossless strip can be trusted, the one-line reason (the caller
+    then re-encodes)."""
+    from fastredact.photo import decode_image  # photo decodes; it also uses this module
+
     try:
-        clean, _, removed = _core.strip_heif(data, icc)
-        rebuilt = imageio.decode_image(clean, max_pixels=max_pixels)
+        clean, fmt, removed = _core.strip_heif(data, icc)
+        rebuilt = decode_image(clean, max_pixels=max_pixels)
     except FastRedactError as exc:
         return f"{type(exc).__name__}: {exc}"
     difference = _picture_difference(decoded, rebuilt, keep_icc=icc == "keep")
     if difference:
         return f"the stripped file decodes differently ({difference})"
-    rows = [{"kind": kind, "count": count, "bytes": size} for kind, count, size in removed]
-    return clean, rows
+    return StripResult(clean, fmt, removed_items(removed), None, False)
 
 
-def _picture_difference(
-    before: imageio.DecodedImage, after: imageio.DecodedImage, *, keep_icc: bool
-) -> str | None:
+def _picture_difference(before: DecodedImage, after: DecodedImage, *, keep_icc: bool) -> str | None:
     if len(before.frames) != len(after.frames):
         return f"{len(after.frames)} frames, not {len(before.frames)}"
     for index, (a, b) in enumerate(zip(before.frames, after.frames, strict=True)):

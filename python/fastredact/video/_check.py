@@ -21,8 +21,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fastredact.errors import FastRedactError
-from fastredact.video_display import DisplayTransform
-from fastredact.video_frames import ColourTags, to_rgb
+from fastredact.video._display import DisplayTransform
+from fastredact.video._frames import ColourTags, to_rgb
 
 __all__ = ["residual_boxes"]
 

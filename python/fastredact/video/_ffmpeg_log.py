@@ -14,7 +14,7 @@ from typing import Any
 
 import av.logging
 
-__all__ = ["capture_messages", "one_line"]
+__all__ = ["capture_messages"]
 
 _lock = threading.Lock()
 _active = 0
@@ -48,7 +48,3 @@ def capture_messages() -> Iterator[list[Any]]:
             yield logs
     finally:
         _release()
-
-
-def one_line(text: object) -> str:
-    return " ".join(str(text).split())

@@ -31,8 +31,8 @@ import av
 import av.container
 import av.logging
 
-from fastredact.errors import CorruptInput
-from fastredact.ffmpeg_log import capture_messages, one_line
+from fastredact.errors import CorruptInput, one_line
+from fastredact.video._ffmpeg_log import capture_messages
 
 __all__ = ["DeclaredDuration", "LibavProblems", "VideoFrameCount", "check_top_level_boxes"]
 

@@ -1,6 +1,6 @@
-"""The one place that decides defaults for video redaction (the manifest records them).
-
-Defaults and why:
+"""The settings of one video's job. The defaults users can change are decided in
+:mod:`fastredact.options` (which the manifest records); these are their reasons, with the
+job's own defaults:
 
 - ``codec=None`` → ``libx264`` (H.264 plays everywhere; ``libvpx-vp9`` for ``.webm``, which
   cannot hold H.264). ``crf=18``: visually lossless for H.264, so a redacted dataset stays
@@ -30,26 +30,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from fastredact.tracking import CoverageSettings
+from fastredact.options import DEFAULT_CRF, DEFAULT_PRESET, AudioPolicy, Preset, choices
+from fastredact.video._tracking import CoverageSettings
 
-__all__ = ["AUDIO_POLICIES", "DEFAULT_CRF", "DEFAULT_PRESET", "X264_PRESETS", "VideoOptions"]
+__all__ = ["VideoOptions"]
 
-AUDIO_POLICIES = ("keep", "drop")
-DEFAULT_CRF = 18
-DEFAULT_PRESET = "veryfast"
-X264_PRESETS = (
-    "ultrafast",
-    "superfast",
-    "veryfast",
-    "faster",
-    "fast",
-    "medium",
-    "slow",
-    "slower",
-    "veryslow",
-    "placebo",
-)
-"""The speed/size presets of libx264 and libx265 (the only encoders ``preset`` applies to)."""
 _X26X = ("libx264", "libx265")
 _X26X_MAX_CRF = 51
 
@@ -60,10 +45,10 @@ class VideoOptions:
 
     codec: str | None = None
     crf: int = DEFAULT_CRF
-    preset: str | None = DEFAULT_PRESET
+    preset: Preset | None = DEFAULT_PRESET
     pix_fmt: str = "yuv420p"
     container: str | None = None
-    audio: str = "keep"
+    audio: AudioPolicy = "keep"
     detect_every: int = 1
     extend: int = 5
     max_gap: int = 15
@@ -72,9 +57,9 @@ class VideoOptions:
     threads: int = 0
 
     def __post_init__(self) -> None:
-        if self.audio not in AUDIO_POLICIES:
+        if self.audio not in choices(AudioPolicy):
             raise ValueError(
-                f"audio must be one of {', '.join(AUDIO_POLICIES)}; got {self.audio!r}"
+                f"audio must be one of {', '.join(choices(AudioPolicy))}; got {self.audio!r}"
             )
         if not 0 <= self.crf <= 63:
             raise ValueError(f"crf must be between 0 and 63, got {self.crf}")
@@ -83,9 +68,9 @@ class VideoOptions:
                 f"crf must be between 0 and {_X26X_MAX_CRF} for H.264/H.265, got {self.crf} "
                 "(up to 63 needs a VP9 or AV1 encoder)"
             )
-        if self.preset is not None and self.preset not in X264_PRESETS:
+        if self.preset is not None and self.preset not in choices(Preset):
             raise ValueError(
-                f"preset must be one of {', '.join(X264_PRESETS)}; got {self.preset!r}"
+                f"preset must be one of {', '.join(choices(Preset))}; got {self.preset!r}"
             )
         if self.codec is not None:
             _check_video_encoder(self.codec)

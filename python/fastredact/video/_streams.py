@@ -1,4 +1,5 @@
-"""Video containers: sniffing, opening, which streams survive, and a metadata-free output.
+"""Video containers: opening, which streams survive, and a metadata-free output (the
+container itself is sniffed by :mod:`fastredact.formats`).
 
 Policy (fail closed): the output is a new container built from scratch. It holds the
 redacted video stream and, with ``audio="keep"``, every audio stream copied packet for
@@ -24,74 +25,35 @@ import av.error
 import av.logging
 import av.stream
 
-from fastredact import _core
-from fastredact.errors import CorruptInput, UnsupportedFormat
-from fastredact.ffmpeg_log import capture_messages
+from fastredact.errors import CorruptInput, UnsupportedFormat, one_line
+from fastredact.formats import VIDEO_DEMUXERS, VIDEO_MUXER_OF_SUFFIX
+from fastredact.video._ffmpeg_log import capture_messages
 
 __all__ = [
-    "INPUT_FORMATS",
-    "OUTPUT_FORMATS",
     "StreamPlan",
     "StreamReport",
     "open_input",
     "open_output",
     "output_format_for",
     "plan_streams",
-    "sniff_video",
 ]
-
-INPUT_FORMATS = {
-    "mov,mp4,m4a,3gp,3g2,mj2": "mp4",
-    "matroska,webm": "matroska",
-    "avi": "avi",
-}
-"""FFmpeg demuxers accepted (MP4 / MOV, MKV / WebM, AVI); anything else is refused."""
-
-OUTPUT_FORMATS = {
-    ".mp4": "mp4",
-    ".m4v": "mp4",
-    ".mov": "mov",
-    ".mkv": "matroska",
-    ".webm": "webm",
-}
-"""Destination suffix → FFmpeg muxer. AVI is read but never written: it stores no
-presentation timestamps, and FFmpeg reads H.264 back from it one frame late (write the
-redacted copy of an ``.avi`` as ``.mkv``)."""
-
-_QUICKTIME_ATOMS = (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot")
-
-
-def sniff_video(head: bytes) -> str | None:
-    """The container of a video from its first bytes (``mp4``, ``mov``, ``matroska``,
-    ``webm``, ``avi``), or ``None`` when it is not one of those."""
-    if head[4:8] == b"ftyp":
-        if _core.sniff_format(bytes(head[:32])) is not None:
-            return None  # an ISO-BMFF still image (HEIF, AVIF, CR3): the core sniffer knows them
-        return "mov" if head[8:12] == b"qt  " else "mp4"
-    if head[4:8] in _QUICKTIME_ATOMS:
-        return "mov"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "webm" if b"webm" in head[:64] else "matroska"
-    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
-        return "avi"
-    return None
 
 
 def output_format_for(dst: Path, container: str | None = None) -> str:
     """The muxer for ``dst``: ``container`` when given, else from the destination's suffix."""
     if container is not None:
-        if container not in set(OUTPUT_FORMATS.values()):
+        if container not in set(VIDEO_MUXER_OF_SUFFIX.values()):
             raise ValueError(
-                f"container must be one of {', '.join(sorted(set(OUTPUT_FORMATS.values())))}"
+                f"container must be one of {', '.join(sorted(set(VIDEO_MUXER_OF_SUFFIX.values())))}"
             )
         return container
-    fmt = OUTPUT_FORMATS.get(dst.suffix.lower())
+    fmt = VIDEO_MUXER_OF_SUFFIX.get(dst.suffix.lower())
     if dst.suffix.lower() == ".avi":
         raise UnsupportedFormat("AVI output cannot keep timestamps exactly; write .mkv instead")
     if fmt is None:
         raise UnsupportedFormat(
             f"cannot tell the output container from {dst.name!r}; "
-            f"use one of {', '.join(OUTPUT_FORMATS)}"
+            f"use one of {', '.join(VIDEO_MUXER_OF_SUFFIX)}"
         )
     return fmt
 
@@ -118,8 +80,8 @@ def open_input(src: Path) -> av.container.InputContainer:
         raise CorruptInput("file not found") from None
     except av.error.FFmpegError as exc:
         detail = "; ".join(dict.fromkeys(messages)) or exc.strerror or str(exc)
-        raise CorruptInput(f"not a readable video ({_one_line(detail)})") from None
-    if container.format.name not in INPUT_FORMATS:
+        raise CorruptInput(f"not a readable video ({one_line(detail)})") from None
+    if container.format.name not in VIDEO_DEMUXERS:
         container.close()
         raise UnsupportedFormat(f"video container {container.format.name!r} is not supported")
     return container
@@ -224,7 +186,3 @@ def open_output(path: Path, output_format: str) -> av.container.OutputContainer:
     )
     out.metadata.clear()
     return out
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from fastredact.detect.nms import iou_matrix as box_iou
+from fastredact.detect._nms import iou_matrix as box_iou
 
 __all__ = [
     "CoverageSettings",
@@ -90,7 +90,7 @@ class FrameBoxes:
 
 def iou_matrix(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
     """Intersection over union of every box in ``a`` (N, 4) with every box in ``b`` (M, 4)
-    (any array-like; :func:`fastredact.detect.nms.iou_matrix` on float64 arrays)."""
+    (any array-like; :func:`fastredact.detect._nms.iou_matrix` on float64 arrays)."""
     return box_iou(
         np.asarray(a, dtype=np.float64).reshape(-1, 4),
         np.asarray(b, dtype=np.float64).reshape(-1, 4),

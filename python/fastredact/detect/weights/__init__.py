@@ -2,5 +2,5 @@
 
 - ``plates.onnx``: PlateNet, fastredact's own licence-plate detector (MIT); trained by
   ``training/plates/train.py``, described in ``training/plates/MODEL_CARD.md``, and verified
-  against ``fastredact.detect.platenet.PLATES_SHA256`` when loaded.
+  against ``fastredact.detect._platenet.PLATES_SHA256`` when loaded.
 """

@@ -1,0 +1,161 @@
+"""The detectors one run uses (faces and / or plates), loaded once, with their hiding margin.
+
+Faces and plates are detected down to :data:`HIDE_THRESHOLD_FACTOR` of the run's threshold
+for each, and all of those are hidden; the run's own thresholds stay the reporting ones
+(manifest rows carry each box's score).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+from numpy.typing import NDArray
+
+from fastredact.detect._base import Detections, Detector
+from fastredact.detect._load import MultiDetector, default_threshold, load_detector
+from fastredact.detect._registry import sha256_file
+
+if TYPE_CHECKING:
+    from fastredact.options import RedactOptions
+
+__all__ = ["HIDE_THRESHOLD_FACTOR", "DetectorSet", "mask_bounds"]
+
+HIDE_THRESHOLD_FACTOR = 0.7
+"""Faces and plates scoring at least this share of the run's threshold are hidden (see
+DetectorSet)."""
+
+
+@dataclass
+class DetectorSet:
+    """The detectors a run uses (faces and/or plates), loaded once and shared by workers.
+
+    Faces and plates are detected down to :data:`HIDE_THRESHOLD_FACTOR` of the run's
+    threshold for each, and all of those are hidden: a face or plate scoring just under the
+    threshold in the source must not score over it once its neighbourhood was redacted and the
+    frame re-encoded, so the output passes the same detector at the run's own threshold (the
+    margin is a hysteresis; a real plate of egoblur's gen2 test_lp_video scored 0.446 in the
+    source and 0.451 in the output before plates had it).
+    onnxruntime sessions are safe to call from several threads at once.
+    """
+
+    detector: Detector | None
+    models: list[dict[str, str]]
+    thresholds: dict[str, float] = field(default_factory=dict)
+    """The run's reporting threshold per label (manifest rows carry ``score``; detections
+    below these were hidden by the margin)."""
+
+    @classmethod
+    def load(cls, options: RedactOptions) -> DetectorSet:
+        """Load every detector the options ask for; raises ModelNotFound / DetectorError."""
+        parts: list[Any] = []
+        common: dict[str, Any] = {
+            "device": options.device,
+            "threads": options.threads_per_worker,
+            "min_size": float(options.min_size or 0),
+        }
+        thresholds: dict[str, float] = {}
+        if options.faces:
+            face, thresholds["face"] = _with_hiding_margin(
+                options.face_model,
+                {
+                    **common,
+                    "threshold": options.threshold_for("face"),
+                    "tile_scales": options.face_tile_scales,
+                },
+            )
+            parts.append(face)
+        if options.plates:
+            plate_device = options.device if options.plate_model.endswith(".onnx") else "cpu"
+            plate_device = "cpu" if options.plate_model == "platenet" else plate_device
+            plates, thresholds["plate"] = _with_hiding_margin(
+                options.plate_model,
+                {
+                    **common,
+                    "threshold": options.threshold_for("plate"),
+                    "device": plate_device,
+                    "labels": ["plate"],
+                },
+            )
+            parts.append(plates)
+        models = [
+            {"name": str(p.model), "path": str(p.model_path), "sha256": sha256_file(p.model_path)}
+            for p in parts
+        ]
+        return cls(MultiDetector(parts) if parts else None, models, thresholds)
+
+    def detect(self, frame: NDArray[np.generic]) -> Detections:
+        """Detections in ``frame`` (gray, RGB, RGBA, 8 or 16 bit), in its pixel coordinates."""
+        if self.detector is None:
+            return Detections.empty()
+        return self.detector.detect(_as_rgb8(frame))
+
+    def detect_reported(self, frame: NDArray[np.generic]) -> Detections:
+        """The detections in ``frame`` scoring at least the run's reporting threshold of their
+        label (what a user checking the output with the same detectors would find; ``detect``
+        also returns those down to the hiding margin)."""
+        found = self.detect(frame)
+        if not len(found):
+            return found
+        floor = np.array([self.thresholds.get(label, 0.0) for label in found.labels])
+        return found.select(np.asarray(found.scores) >= floor)
+
+    def verify(
+        self, frame: NDArray[np.generic], boxes: NDArray[np.floating], mask_scale: float
+    ) -> Detections:
+        """What the detectors still find after ``boxes`` were hidden with ``mask_scale``:
+        every detector runs again on exactly the tiles of its schedule that hold a hidden
+        pixel (:func:`mask_bounds`), so the answer is what a whole second detection pass
+        over the redacted frame would give, at the cost of the tiles that changed."""
+        if self.detector is None or not len(boxes):
+            return Detections.empty()
+        height, width = frame.shape[:2]
+        rects = mask_bounds(boxes, mask_scale, width, height)
+        if not len(rects):
+            return Detections.empty()
+        return self.detector.detect(_as_rgb8(frame), near=rects)  # type: ignore[call-arg]
+
+    def describe(self) -> list[dict[str, str]]:
+        return self.models
+
+
+def _with_hiding_margin(model: str, arguments: dict[str, Any]) -> tuple[Any, float]:
+    """The detector for ``model`` that finds down to :data:`HIDE_THRESHOLD_FACTOR` of its
+    reporting threshold, and that threshold (the run's, else the model's default)."""
+    given = arguments.get("threshold")
+    reported = default_threshold(model) if given is None else float(given)
+    hiding = load_detector(model, **{**arguments, "threshold": reported * HIDE_THRESHOLD_FACTOR})
+    return hiding, reported
+
+
+def mask_bounds(
+    boxes: NDArray[np.floating], mask_scale: float, width: int, height: int
+) -> NDArray[np.float64]:
+    """The integer ``x0, y0, x1, y1`` bounds of the pixels that hiding ``boxes`` with
+    ``mask_scale`` may change in a ``width`` x ``height`` frame (each box grown about its
+    centre, rounded outwards, clipped; empty ones dropped)."""
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+    hw, hh = (b[:, 2] - b[:, 0]) * mask_scale / 2, (b[:, 3] - b[:, 1]) * mask_scale / 2
+    rects = np.stack(
+        [
+            np.clip(np.floor(cx - hw) - 1, 0, width),
+            np.clip(np.floor(cy - hh) - 1, 0, height),
+            np.clip(np.ceil(cx + hw) + 1, 0, width),
+            np.clip(np.ceil(cy + hh) + 1, 0, height),
+        ],
+        axis=1,
+    )
+    return rects[(rects[:, 2] > rects[:, 0]) & (rects[:, 3] > rects[:, 1])]
+
+
+def _as_rgb8(frame: NDArray[np.generic]) -> NDArray[np.uint8]:
+    pixels = frame
+    if pixels.dtype == np.uint16:
+        pixels = (cast(NDArray[np.uint16], pixels) >> 8).astype(np.uint8)
+    if pixels.ndim == 2:
+        pixels = np.repeat(pixels[:, :, None], 3, axis=2)
+    elif pixels.shape[2] == 4:
+        pixels = pixels[:, :, :3]
+    return np.ascontiguousarray(pixels, dtype=np.uint8)

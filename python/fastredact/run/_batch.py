@@ -1,0 +1,169 @@
+"""The batch: every input of a run through a pool of worker threads, with output-name
+claims, ``--resume``, the manifest (run record, then one row per input) and the mapping
+file. Results stream out in input order; at most twice as many files as workers are in
+flight (decoding, ONNX inference and the Rust kernels release the GIL)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fastredact._atomic import remove_stale_temp_files
+from fastredact.errors import FastRedactError, OutputUnwritable
+from fastredact.run._file import FrameProgress, process_file
+from fastredact.run._inputs import InputFile, display, iter_inputs, output_path_for
+from fastredact.run._manifest import (
+    DoneInputs,
+    ManifestWriter,
+    MappingWriter,
+    read_done,
+    run_record,
+)
+from fastredact.run._output_names import OutputNames, expected_output, folds_case
+from fastredact.run._results import FileResult
+
+if TYPE_CHECKING:
+    from fastredact.detect import DetectorSet
+    from fastredact.options import RedactOptions
+
+__all__ = ["listed_inputs", "run_batch"]
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every file of one run shares."""
+
+    options: RedactOptions
+    detectors: DetectorSet
+    out_root: Path
+    names: OutputNames
+    done: DoneInputs
+    frame_progress: FrameProgress | None
+
+
+def listed_inputs(
+    inputs: Iterable[PathLike], out_root: Path, format_option: str, names: OutputNames | None = None
+) -> Iterator[InputFile]:
+    """The run's inputs, each having claimed the output path its name leads to under
+    ``--format`` (an input whose path an earlier one holds comes as a failed item). Without
+    ``names``, a fresh record of the output folder's names (folding case where its
+    filesystem does)."""
+    names = names if names is not None else OutputNames(fold_case=folds_case(out_root))
+    return iter_inputs(
+        inputs, out_root, names=names, output_name=lambda rel: expected_output(rel, format_option)
+    )
+
+
+def run_batch(
+    options: RedactOptions,
+    detectors: DetectorSet,
+    inputs: Iterable[PathLike],
+    outdir: PathLike,
+    *,
+    manifest: PathLike | None = None,
+    mapping: PathLike | None = None,
+    resume: bool = False,
+    frame_progress: FrameProgress | None = None,
+) -> Iterator[FileResult]:
+    """Redact every photo and video under ``inputs`` into ``outdir`` (tree mirrored),
+    streaming results; see :meth:`fastredact.Redactor.redact_paths`."""
+    out_root = Path(outdir)
+    _make_output_folder(out_root)
+    names = OutputNames(fold_case=folds_case(out_root))
+    fingerprint = options.fingerprint()
+    done = read_done(Path(manifest), fingerprint) if (resume and manifest) else DoneInputs()
+    if resume:
+        remove_stale_temp_files(out_root)
+    with ExitStack() as files:
+        manifest_writer = files.enter_context(ManifestWriter(Path(manifest))) if manifest else None
+        mapping_writer = files.enter_context(MappingWriter(Path(mapping))) if mapping else None
+        for written in (manifest_writer, mapping_writer):
+            if written is not None:  # no input's output may replace the run's own files
+                _reserve(names, out_root, written.path)
+        if manifest_writer:
+            settings = options.output_settings()
+            manifest_writer.write(run_record(fingerprint, settings, detectors.describe()))
+        run = _Run(options, detectors, out_root, names, done, frame_progress)
+        listed = listed_inputs(inputs, out_root, options.format, names)
+        for item, result in _pool(listed, run):
+            if manifest_writer:
+                manifest_writer.write(
+                    {"settings_fingerprint": fingerprint, **result.manifest_row()}
+                )
+            if mapping_writer and result.output:
+                mapping_writer.write({"input": item.display_path, "output": result.output})
+            yield result
+
+
+def _pool(items: Iterator[InputFile], run: _Run) -> Iterator[tuple[InputFile, FileResult]]:
+    workers = run.options.workers
+    pending: list[tuple[InputFile, Future[FileResult]]] = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for item in items:
+            pending.append((item, pool.submit(_process_or_skip, item, run)))
+            if len(pending) >= 2 * workers:
+                first = pending.pop(0)
+                yield first[0], first[1].result()
+        for item, future in pending:
+            yield item, future.result()
+
+
+def _process_or_skip(item: InputFile, run: _Run) -> FileResult:
+    if item.error:
+        result = FileResult(path=item.display_relative, status="failed")
+        result.fail(item.error)
+        return result
+    if run.done:
+        try:
+            digest = item.sha256()  # in chunks: a video is never read whole
+        except FastRedactError as exc:
+            result = FileResult(path=item.display_relative, status="failed")
+            result.fail(exc)
+            return result
+        if (item.display_relative, digest) in run.done and _output_exists(item, run):
+            return FileResult(
+                path=item.display_relative,
+                status="skipped",
+                input_sha256=digest,
+                error="already done (--resume)",
+            )
+    return process_file(
+        item,
+        output_path_for(item, run.out_root),
+        run.options,
+        run.detectors,
+        frame_progress=run.frame_progress,
+        names=run.names,
+    )
+
+
+def _output_exists(item: InputFile, run: _Run) -> bool:
+    """Whether the output a resumed input's ``ok`` row stands for is still there (a deleted
+    output, or a run resumed into another folder, is redone, not skipped)."""
+    return (run.out_root / expected_output(item.relative, run.options.format)).is_file()
+
+
+def _make_output_folder(out_root: Path) -> None:
+    try:
+        out_root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputUnwritable(
+            f"cannot create the output folder {display(out_root)}: {exc.strerror or exc}"
+        ) from None
+
+
+def _reserve(names: OutputNames, out_root: Path, path: Path) -> None:
+    """Claim ``path`` (the manifest or the mapping file) in ``names`` when it lies inside
+    ``out_root``: an input whose output would land there fails instead of replacing it."""
+    try:
+        relative = path.resolve().relative_to(out_root.resolve())
+    except ValueError:
+        return
+    names.claim(relative, out_root, relative)

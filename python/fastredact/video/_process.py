@@ -1,0 +1,113 @@
+"""One video through a run's detectors and hiding step: :func:`redact_video_file` wires the
+run's :class:`~fastredact.detect.DetectorSet` and options into :func:`redact_video`.
+
+Each frame the job detects is verified on a redacted copy here: what the verification still
+finds (grown) joins the frame's detections as attachments of the face it overlaps, so tracks
+carry it, moving with that face, to the frames between detections too. The emitted frames
+are then only hidden, never detected again, except a frame holding a box that a track copied
+beyond its first or last detection (a guess: the object may have moved), which is verified
+around every box.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from fastredact._hiding import attachment_parents, hide_boxes, hide_verified
+from fastredact.detect import Detections
+from fastredact.video._job import FrameDetections, ProgressCallback, VideoResult
+from fastredact.video._redact import redact_video
+
+if TYPE_CHECKING:
+    from fastredact.detect import DetectorSet
+    from fastredact.options import RedactOptions
+
+__all__ = ["VideoOutcome", "output_container_for", "redact_video_file", "video_output_path"]
+
+
+def output_container_for(container: str) -> str:
+    """The container a video in ``container`` is written in: AVI becomes Matroska (AVI keeps
+    no presentation timestamps), the others stay."""
+    return "matroska" if container == "avi" else container
+
+
+def video_output_path(dst: Path, container: str) -> Path:
+    """Where the redacted copy of a ``container`` video meant for ``dst`` is written."""
+    return dst.with_suffix(".mkv") if container == "avi" else dst
+
+
+@dataclass
+class VideoOutcome:
+    """A redacted video, written, and what was done to it."""
+
+    result: VideoResult
+    boxes_per_label: Counter[str] = field(default_factory=Counter)
+    """Boxes hidden per label, summed over the detected frames."""
+
+
+def redact_video_file(
+    src: Path,
+    dst: Path,
+    options: RedactOptions,
+    detectors: DetectorSet,
+    *,
+    progress: ProgressCallback | None = None,
+) -> VideoOutcome:
+    """Redact the video ``src`` into ``dst`` (atomically) with the run's detectors and
+    options; raises like :func:`redact_video`."""
+    hider = _FrameHider(options, detectors)
+    result = redact_video(
+        src,
+        dst,
+        detector=hider,
+        redact_frame=hider.hide,
+        options=options.video_options(),
+        progress=progress,
+        check=_Reported(detectors) if options.verify_video else None,
+    )
+    return VideoOutcome(result, hider.boxes_per_label)
+
+
+class _FrameHider:
+    """The job's detector (detect, then verify on a redacted copy) and hiding step."""
+
+    def __init__(self, options: RedactOptions, detectors: DetectorSet) -> None:
+        self.options = options
+        self.detectors = detectors
+        self.boxes_per_label: Counter[str] = Counter()
+
+    def detect(self, rgb: NDArray[np.uint8]) -> FrameDetections:
+        primary = self.detectors.detect(rgb)
+        found = hide_verified(rgb.copy(), primary, self.options, self.detectors)
+        self.boxes_per_label.update(found.labels)
+        parents = attachment_parents(found.boxes, len(primary))
+        return FrameDetections(found.boxes, found.labels, parents)
+
+    def hide(
+        self, rgb: NDArray[np.uint8], boxes: NDArray[np.float32], extended: NDArray[np.bool_]
+    ) -> None:
+        """Hide the ``boxes`` of one frame; a frame holding a box copied beyond its track's
+        detections (``extended``) is verified around every box (the copied blob changes the
+        others' surroundings)."""
+        if extended.any():
+            found = Detections(boxes, np.ones(len(boxes), np.float32), ("face",) * len(boxes))
+            hide_verified(rgb, found, self.options, self.detectors)
+        else:
+            hide_boxes(rgb, boxes, self.options)
+
+
+class _Reported:
+    """The output check's detector: what the run's detectors report at its reporting
+    thresholds (not down to the hiding margin)."""
+
+    def __init__(self, detectors: DetectorSet) -> None:
+        self.detectors = detectors
+
+    def detect(self, rgb: NDArray[np.uint8]) -> Detections:
+        return self.detectors.detect_reported(rgb)
