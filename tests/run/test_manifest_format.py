@@ -118,6 +118,7 @@ def test_rows_refer_to_one_run_record_and_expand_to_the_old_rows(
             m["kind"] for m in result.metadata_removed
         ]
         assert row["input_sha256"] == result.input_sha256
+        assert set(row["timings_ms"]) == set(result.timings_ms)  # every stage has a column
     assert any(row["detections"] for row in full.values())
 
 

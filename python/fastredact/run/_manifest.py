@@ -45,11 +45,13 @@ RUN_RECORD = "run"
 COLUMNS: dict[str, list[str]] = {
     "detections": ["x0", "y0", "x1", "y1", "score", "frame"],
     "metadata_removed": ["kind", "count", "bytes"],
+    "timings_ms": ["decode", "detect", "redact", "encode", "strip", "total"],
 }
 """A row's detections (per label) and removed metadata hold one array per item with these
 columns (the run record repeats them): ``{"face": [[292, 179, 573, 576, 0.94]]}`` (boxes
 rounded outwards to whole pixels; ``frame`` only when it is not 0),
-``[["exif", 1, 1234]]``."""
+``[["exif", 1, 1234]]``, and ``timings_ms`` is one array of whole milliseconds per stage
+(``null`` for a stage that did not run)."""
 
 REENCODED_KIND = "all (re-encoded)"
 """The removed-metadata kind of a re-encoded file (everything the input held): a
@@ -269,7 +271,12 @@ def _expanded(row: dict[str, Any], run: Mapping[str, Any]) -> dict[str, Any]:
     if full.get("reencoded"):
         removed.insert(0, {"kind": REENCODED_KIND, "count": None, "bytes": None})
     full["metadata_removed"] = removed
-    full.setdefault("timings_ms", {})
+    timings = row.get("timings_ms", [])
+    full["timings_ms"] = {
+        stage: ms
+        for stage, ms in zip(COLUMNS["timings_ms"], timings, strict=False)
+        if ms is not None
+    }
     video = row.get("video")
     if isinstance(video, dict) and "boxes" in video:
         full["video"] = {k: v for k, v in video.items() if k != "boxes"}

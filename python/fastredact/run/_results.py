@@ -89,7 +89,8 @@ class FileResult:
 
     def manifest_row(self) -> dict[str, Any]:
         """The manifest row, compact (see :mod:`fastredact.run._manifest`): fields at their
-        default left out, detections grouped by label, timings in whole milliseconds, and
+        default left out, detections grouped by label, timings as an array of whole
+        milliseconds, and
         never the output path (output paths go to the mapping file only)."""
         row: dict[str, Any] = {}
         for name, value in self.__dict__.items():
@@ -113,7 +114,10 @@ class FileResult:
         if removed:
             row["metadata_removed"] = removed
         if self.timings_ms:
-            row["timings_ms"] = {stage: round(ms) for stage, ms in self.timings_ms.items()}
+            row["timings_ms"] = [
+                None if ms is None else round(ms)
+                for ms in (self.timings_ms.get(stage) for stage in COLUMNS["timings_ms"])
+            ]
         return row
 
 
