@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 from numpy.typing import NDArray
 
+from fastredact._timing import StageTimer
 from fastredact.detect import Detections
 from fastredact.detect._nms import intersection_areas
 from fastredact.kernels import redact
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
     from fastredact.options import RedactOptions
 
 __all__ = [
-    "VERIFY_GROWTH",
+    "VERIFY_MARGIN",
+    "VERIFY_MIN_SIZE",
     "VERIFY_ROUNDS",
     "attachment_parents",
     "hide_boxes",
@@ -28,13 +30,24 @@ __all__ = [
 ]
 
 VERIFY_ROUNDS = 2
-"""After hiding what was found, the detectors run again on the redacted frame up to this many
-times and whatever they still find is hidden too (a blurred face whose chin stuck out of the
-mask, or the blurred oval itself, can still score as a face)."""
+"""After hiding what was found, the detectors look again around what was hidden up to this
+many times and whatever they still find is hidden too (a blurred face whose chin stuck out of
+the mask, or the blurred oval itself, can still score as a face)."""
+
+VERIFY_MIN_SIZE = 16.0
+"""Hidden boxes shorter than this (pixels, longer side) are not looked at again: what could
+be left of them is a few pixels, and their blurred blob (a dot) identifies nobody."""
+
+VERIFY_MARGIN = 16.0
+"""What verification finds is hidden with its box grown by this many pixels on each side
+(at most :data:`VERIFY_MARGIN_SHARE` of its size): a blob that still scores as a face loses
+its edge, while a large face's mask grows by little."""
 
 
-VERIFY_GROWTH = 1.5
-"""Each verification round hides what it found with a mask this many times larger."""
+VERIFY_MASK_SCALE = 1.0
+"""What verification finds is hidden with this mask scale (the box itself, grown by the
+margin): it is a leftover of a face whose mask already covers hair and ears, or that mask's
+blob; a larger mask hid more of the picture for no face more."""
 
 
 def hide_verified(
@@ -42,27 +55,37 @@ def hide_verified(
     found: Detections,
     options: RedactOptions,
     detectors: DetectorSet,
+    timer: StageTimer | None = None,
+    *,
+    found_mask_scale: float = VERIFY_MASK_SCALE,
 ) -> Detections:
-    """Hide ``found``, then detect again where pixels changed and hide what is still found;
-    returns everything hidden. A leftover is part of a face that was just hidden, or the
-    hidden blob itself still looking like a head (or a plate) to a detector, so each round
-    hides what it found with a mask :data:`VERIFY_GROWTH` times larger than the round before.
-    See :meth:`DetectorSet.verify`."""
+    """Hide ``found``, then look again around what was hidden and hide what is still found
+    (grown by :data:`VERIFY_MARGIN`), for up to :data:`VERIFY_ROUNDS` rounds; returns
+    everything hidden. See :meth:`DetectorSet.verify`. ``timer`` gets the time spent
+    hiding (``hide``) and looking again (``verify``); ``found_mask_scale`` is the mask
+    scale of what verification finds (video, whose frames between detections carry these
+    boxes along, hides them larger)."""
     if not len(found):
         return found
+    timer = timer or StageTimer()
     hidden = [found]
-    hide_boxes(frame, found.boxes, options)
+    with timer("hide"):
+        hide_boxes(frame, found.boxes, options)
     boxes = found.boxes
-    scale = options.mask_scale
     for _ in range(VERIFY_ROUNDS):
-        again = detectors.verify(frame, boxes, scale)
+        sizes = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+        with timer("verify"):
+            again = detectors.verify(frame, boxes[sizes >= VERIFY_MIN_SIZE], options.mask_scale)
+        again = again.select(_touching(again.boxes, boxes, options.mask_scale))
         if not len(again):
             break
-        scale *= VERIFY_GROWTH
-        hide_boxes(frame, again.boxes, options, mask_scale=scale)
-        # Reported grown, so that hiding the returned boxes at the run's mask scale (video
-        # frames between detections) covers what this round covered.
-        hidden.append(_grown(again, scale / options.mask_scale))
+        grown = _grown_by(again, VERIFY_MARGIN)
+        scale = found_mask_scale
+        with timer("hide"):
+            hide_boxes(frame, grown.boxes, options, mask_scale=scale)
+        # Reported so that hiding them at the run's mask scale covers what was hidden here
+        # (video frames between detections hide the reported boxes).
+        hidden.append(_scaled(grown, scale / options.mask_scale))
         boxes = again.boxes
     return Detections.concat(hidden)
 
@@ -82,12 +105,48 @@ def attachment_parents(boxes: NDArray[np.floating], primaries: int) -> NDArray[n
     return parents
 
 
-def _grown(found: Detections, factor: float) -> Detections:
-    """``found`` with every box grown ``factor`` times about its centre."""
+VERIFY_MARGIN_SHARE = 0.5
+"""The margin is at most this share of a box's width (height) on each side."""
+
+VERIFY_TOUCH = 0.2
+"""What verification finds is hidden only when this share of its box lies on a mask it looks
+around: a leftover of what was hidden, or the hidden blob itself. Anything else in a window
+is a detection the first pass already judged (and left)."""
+
+
+def _touching(
+    found: NDArray[np.floating], hidden: NDArray[np.floating], mask_scale: float
+) -> NDArray[np.bool_]:
+    """Which ``found`` boxes have :data:`VERIFY_TOUCH` of their area on the masks of
+    ``hidden`` (each box grown ``mask_scale`` times about its centre)."""
+    if not len(found) or not len(hidden):
+        return np.zeros(len(found), np.bool_)
+    h = np.asarray(hidden, np.float64)
+    c = (h[:, :2] + h[:, 2:]) / 2
+    half = (h[:, 2:] - h[:, :2]) * mask_scale / 2
+    masks = np.hstack([c - half, c + half])
+    f = np.asarray(found, np.float64)
+    area = np.maximum((f[:, 2] - f[:, 0]) * (f[:, 3] - f[:, 1]), 1e-9)
+    share: NDArray[np.float64] = intersection_areas(f, masks).max(axis=1) / area
+    return share >= VERIFY_TOUCH
+
+
+def _scaled(found: Detections, factor: float) -> Detections:
+    """``found`` with every box scaled ``factor`` times about its centre."""
     b = found.boxes.astype(np.float64)
     c = (b[:, :2] + b[:, 2:]) / 2
     half = (b[:, 2:] - b[:, :2]) * factor / 2
     return Detections(np.hstack([c - half, c + half]), found.scores, found.labels, found.landmarks)
+
+
+def _grown_by(found: Detections, margin: float) -> Detections:
+    """``found`` with every box grown by ``margin`` pixels on each side, at most half its
+    width and height."""
+    b = found.boxes.astype(np.float64)
+    pad_x = np.minimum(margin, (b[:, 2] - b[:, 0]) * VERIFY_MARGIN_SHARE)
+    pad_y = np.minimum(margin, (b[:, 3] - b[:, 1]) * VERIFY_MARGIN_SHARE)
+    pad = np.stack([-pad_x, -pad_y, pad_x, pad_y], axis=1)
+    return Detections(b + pad, found.scores, found.labels, found.landmarks)
 
 
 def hide_boxes(

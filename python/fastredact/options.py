@@ -125,8 +125,9 @@ def _flag(help: str, group: str, metavar: str | None = None) -> dict[str, Flag]:
 class RedactOptions:
     """Settings of a redaction run (see ``fastredact redact --help`` for each)."""
 
-    face_model: str = "centerface"
-    """A registered face model (``fastredact models``) or a model file."""
+    face_model: str = "yunet+centerface"
+    """``yunet+centerface`` (the two as one), a registered face model (``fastredact
+    models``: ``centerface``, ``yunet``) or a model file."""
     plate_model: str = "platenet"
     """A registered plate model or a model file."""
     faces: bool = field(default=True, metadata=_flag("detect and hide faces (default: on)", FIND))
@@ -138,14 +139,14 @@ class RedactOptions:
         metadata=_flag(
             "detector score threshold in (0, 1); lower finds more; objects scoring down to "
             "0.7 x T are hidden too, as a safety margin (default: each model's documented "
-            "default: 0.35 faces, 0.45 plates)",
+            "default: 0.46 faces, 0.45 plates)",
             FIND,
             "T",
         ),
     )
     face_threshold: float | None = field(
         default=None,
-        metadata=_flag("--threshold for faces only (default: --threshold, else 0.35)", FIND, "T"),
+        metadata=_flag("--threshold for faces only (default: --threshold, else 0.46)", FIND, "T"),
     )
     plate_threshold: float | None = field(
         default=None,
@@ -257,7 +258,7 @@ class RedactOptions:
         metadata=_flag(
             "decode each written video and run the detectors on every frame at the "
             "reporting threshold; hide what they still find (re-encoding can push a near-miss "
-            "over the threshold) in up to 2 re-runs, else fail the file; costs about one "
+            "over the threshold) in up to 3 re-runs, else fail the file; costs about one "
             "detection per frame more",
             VIDEO,
         ),

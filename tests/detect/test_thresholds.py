@@ -23,7 +23,7 @@ def _inner_thresholds(detectors: DetectorSet) -> dict[str, float]:
 @pytest.mark.parametrize(
     ("options", "face", "plate"),
     [
-        (RedactOptions(), 0.35, 0.45),
+        (RedactOptions(), 0.46, 0.45),
         (RedactOptions(threshold=0.5), 0.5, 0.5),
         (RedactOptions(threshold=0.5, plate_threshold=0.8), 0.5, 0.8),
         (RedactOptions(face_threshold=0.2), 0.2, 0.45),

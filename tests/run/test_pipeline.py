@@ -347,7 +347,10 @@ def test_video_through_the_pipeline_leaves_no_face(
     import av
 
     src = shared_file(shared_data, "egoblur/gen2/test_face_video.mp4")
-    result = redactor.redact_file(src, tmp_path / "out.mp4")
+    # Checked output (--verify-video): encoding lifts an ear beside a blurred face over the
+    # threshold on some frames (tests/video/test_video_quality.py).
+    checked = Redactor(workers=1, verify_video=True)
+    result = checked.redact_file(src, tmp_path / "out.mp4")
     assert result.ok, result.error
     assert result.video is not None and result.video["frames"] == 14
     assert any(d["label"] == "face" and d["boxes"] >= 14 for d in result.detections)

@@ -10,7 +10,8 @@ image must already be upright). Where each part lives:
 - :mod:`~fastredact.detect._tiling`: the pyramid of whole-frame passes and enlarged tiles;
 - :mod:`~fastredact.detect._nms`: box overlap, the one NMS, the merge of passes;
 - :mod:`~fastredact.detect._registry`: the registered models (files, SHA-256, licences);
-- one module per architecture: ``_centerface``, ``_platenet``, ``_yolo``, ``_cascade``;
+- one module per architecture: ``_centerface``, ``_yunet``, ``_platenet``, ``_yolo``,
+  ``_cascade``;
   ``_runtime`` creates the onnxruntime sessions; ``weights/`` holds the shipped weights.
 """
 
@@ -19,11 +20,13 @@ from __future__ import annotations
 from fastredact.detect._base import Detections, Detector, check_rgb_image
 from fastredact.detect._cascade import CascadeDetector
 from fastredact.detect._centerface import CenterFace, decode_centerface
+from fastredact.detect._ensemble import FaceEnsemble
 from fastredact.detect._load import (
     CASCADE_MIN_NEIGHBORS,
     DEFAULT_FACE_MODEL,
     DEFAULT_PLATE_MODEL,
     DEFAULTS,
+    FACE_ENSEMBLE,
     DetectorSpec,
     MultiDetector,
     default_detector,
@@ -43,6 +46,7 @@ from fastredact.detect._runtime import DEVICES, default_threads
 from fastredact.detect._set import HIDE_THRESHOLD_FACTOR, DetectorSet
 from fastredact.detect._tiling import PassDetector, TiledDetector, plan_tiles
 from fastredact.detect._yolo import YoloDetector, letterbox
+from fastredact.detect._yunet import YuNet, decode_yunet
 
 __all__ = [
     "CASCADE_MIN_NEIGHBORS",
@@ -50,6 +54,7 @@ __all__ = [
     "DEFAULT_FACE_MODEL",
     "DEFAULT_PLATE_MODEL",
     "DEVICES",
+    "FACE_ENSEMBLE",
     "HIDE_THRESHOLD_FACTOR",
     "MODELS",
     "CascadeDetector",
@@ -58,14 +63,17 @@ __all__ = [
     "Detector",
     "DetectorSet",
     "DetectorSpec",
+    "FaceEnsemble",
     "ModelInfo",
     "ModelStatus",
     "MultiDetector",
     "PassDetector",
     "TiledDetector",
     "YoloDetector",
+    "YuNet",
     "check_rgb_image",
     "decode_centerface",
+    "decode_yunet",
     "default_detector",
     "default_threads",
     "default_threshold",

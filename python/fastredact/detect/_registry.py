@@ -40,7 +40,7 @@ class ModelInfo:
     kind: str
     """What it finds: ``"face"`` or ``"plate"``."""
     architecture: str
-    """``"centerface"``, ``"yolo"`` or ``"cascade"``."""
+    """``"centerface"``, ``"yunet"``, ``"platenet"``, ``"yolo"`` or ``"cascade"``."""
     package: str
     """The Python package whose installed files hold the model."""
     relative_path: str
@@ -80,6 +80,18 @@ MODELS: dict[str, ModelInfo] = {
             install="",
             default=True,
             description="fastredact's own CenterNet-style plate detector, shipped in the wheel",
+        ),
+        ModelInfo(
+            name="yunet",
+            kind="face",
+            architecture="yunet",
+            package="fastredact",
+            relative_path="detect/weights/yunet_n.onnx",
+            sha256="104ee26c71d5c270ce79a6b3dced91c91013260d29a6bf18f9296c5b8c4c2b12",
+            license="Apache-2.0 (libfacedetection.train; see detect/weights/YUNET.md)",
+            install="",
+            default=False,
+            description="YuNet-n face detector (ONNX), shipped in the wheel",
         ),
         ModelInfo(
             name="haar-plate",

@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 from numpy.typing import NDArray
 
-from fastredact.detect._base import Detections, Detector
+from fastredact._timing import StageTimer
+from fastredact.detect._base import Detections
 from fastredact.detect._load import MultiDetector, default_threshold, load_detector
 from fastredact.detect._registry import sha256_file
+from fastredact.detect._tiling import WINDOW_CONTEXT
 
 if TYPE_CHECKING:
     from fastredact.options import RedactOptions
 
-__all__ = ["HIDE_THRESHOLD_FACTOR", "DetectorSet", "mask_bounds"]
+__all__ = ["HIDE_THRESHOLD_FACTOR", "DetectorSet"]
 
 HIDE_THRESHOLD_FACTOR = 0.7
 """Faces and plates scoring at least this share of the run's threshold are hidden (see
@@ -40,7 +42,7 @@ class DetectorSet:
     onnxruntime sessions are safe to call from several threads at once.
     """
 
-    detector: Detector | None
+    detector: MultiDetector | None
     models: list[dict[str, str]]
     thresholds: dict[str, float] = field(default_factory=dict)
     """The run's reporting threshold per label (manifest rows carry ``score``; detections
@@ -81,15 +83,24 @@ class DetectorSet:
             parts.append(plates)
         models = [
             {"name": str(p.model), "path": str(p.model_path), "sha256": sha256_file(p.model_path)}
-            for p in parts
+            for part in parts
+            for p in getattr(part, "parts", (part,))
         ]
         return cls(MultiDetector(parts) if parts else None, models, thresholds)
 
-    def detect(self, frame: NDArray[np.generic]) -> Detections:
-        """Detections in ``frame`` (gray, RGB, RGBA, 8 or 16 bit), in its pixel coordinates."""
+    def detect(self, frame: NDArray[np.generic], timer: StageTimer | None = None) -> Detections:
+        """Detections in ``frame`` (gray, RGB, RGBA, 8 or 16 bit), in its pixel coordinates;
+        ``timer`` gets each detector's time as ``detect_face``, ``detect_plate``."""
         if self.detector is None:
             return Detections.empty()
-        return self.detector.detect(_as_rgb8(frame))
+        rgb = _as_rgb8(frame)
+        if timer is None:
+            return self.detector.detect(rgb)
+        found = []
+        for part in self.detector.detectors:
+            with timer(f"detect_{part.classes[0]}"):
+                found.append(part.detect(rgb))
+        return Detections.concat(found)
 
     def detect_reported(self, frame: NDArray[np.generic]) -> Detections:
         """The detections in ``frame`` scoring at least the run's reporting threshold of their
@@ -104,17 +115,17 @@ class DetectorSet:
     def verify(
         self, frame: NDArray[np.generic], boxes: NDArray[np.floating], mask_scale: float
     ) -> Detections:
-        """What the detectors still find after ``boxes`` were hidden with ``mask_scale``:
-        every detector runs again on exactly the tiles of its schedule that hold a hidden
-        pixel (:func:`mask_bounds`), so the answer is what a whole second detection pass
-        over the redacted frame would give, at the cost of the tiles that changed."""
+        """What the detectors still find around ``boxes`` after they were hidden with
+        ``mask_scale``: every detector runs on one square window per hidden box, three
+        times its size (more when the mask is larger), at the scale where the box is a
+        third of the window (:meth:`~fastredact.detect.TiledDetector.detect_windows`:
+        what is left of a face, or the hidden blob still looking like one, is right there).
+        All windows of a detector go to it in one batch: the cost follows the number of
+        hidden boxes, not the picture's size."""
         if self.detector is None or not len(boxes):
             return Detections.empty()
-        height, width = frame.shape[:2]
-        rects = mask_bounds(boxes, mask_scale, width, height)
-        if not len(rects):
-            return Detections.empty()
-        return self.detector.detect(_as_rgb8(frame), near=rects)  # type: ignore[call-arg]
+        context = max(WINDOW_CONTEXT, mask_scale + 1)
+        return self.detector.detect_windows(_as_rgb8(frame), np.asarray(boxes, np.float64), context)
 
     def describe(self) -> list[dict[str, str]]:
         return self.models
@@ -127,27 +138,6 @@ def _with_hiding_margin(model: str, arguments: dict[str, Any]) -> tuple[Any, flo
     reported = default_threshold(model) if given is None else float(given)
     hiding = load_detector(model, **{**arguments, "threshold": reported * HIDE_THRESHOLD_FACTOR})
     return hiding, reported
-
-
-def mask_bounds(
-    boxes: NDArray[np.floating], mask_scale: float, width: int, height: int
-) -> NDArray[np.float64]:
-    """The integer ``x0, y0, x1, y1`` bounds of the pixels that hiding ``boxes`` with
-    ``mask_scale`` may change in a ``width`` x ``height`` frame (each box grown about its
-    centre, rounded outwards, clipped; empty ones dropped)."""
-    b = np.asarray(boxes, np.float64).reshape(-1, 4)
-    cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
-    hw, hh = (b[:, 2] - b[:, 0]) * mask_scale / 2, (b[:, 3] - b[:, 1]) * mask_scale / 2
-    rects = np.stack(
-        [
-            np.clip(np.floor(cx - hw) - 1, 0, width),
-            np.clip(np.floor(cy - hh) - 1, 0, height),
-            np.clip(np.ceil(cx + hw) + 1, 0, width),
-            np.clip(np.ceil(cy + hh) + 1, 0, height),
-        ],
-        axis=1,
-    )
-    return rects[(rects[:, 2] > rects[:, 0]) & (rects[:, 3] > rects[:, 1])]
 
 
 def _as_rgb8(frame: NDArray[np.generic]) -> NDArray[np.uint8]:

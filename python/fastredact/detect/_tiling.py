@@ -41,7 +41,15 @@ from numpy.typing import NDArray
 from fastredact.detect._base import Detections, RGBImage, check_rgb_image
 from fastredact.detect._nms import merge_passes
 
-__all__ = ["PassDetector", "Tile", "TiledDetector", "plan_tiles"]
+__all__ = [
+    "WINDOW_CONTEXT",
+    "WINDOW_SIZE",
+    "PassDetector",
+    "Tile",
+    "TiledDetector",
+    "plan_tiles",
+    "window_crops",
+]
 
 
 class PassDetector(Protocol):
@@ -100,16 +108,56 @@ def plan_tiles(
     return [Tile(x, y, w, h, out_w / w, out_h / h) for y in ys for x in xs]
 
 
-def _overlaps_any(tile: Tile, rects: NDArray[np.floating]) -> bool:
-    r = np.asarray(rects, np.float64).reshape(-1, 4)
-    return bool(
-        np.any(
-            (r[:, 0] < tile.x + tile.w)
-            & (r[:, 2] > tile.x)
-            & (r[:, 1] < tile.y + tile.h)
-            & (r[:, 3] > tile.y)
-        )
-    )
+WINDOW_SIZE = 64
+"""The smallest side, in detector pixels, of the square windows
+:meth:`TiledDetector.detect_windows` runs on by default; windows come in this size, twice
+and four times it (a window is shrunk or enlarged to the smallest of these at least as
+large as it is, the largest at most), one batch per size. A detector's ``window_size``
+overrides it (plates need more: a plate is a third of a window wide, a quarter of that
+high)."""
+WINDOW_SIZES = 3
+"""How many window sizes (doubling from the smallest)."""
+WINDOW_CONTEXT = 3.0
+"""A window is this many times the longer side of the box it is built around, so the box
+fills a third of it: a face at a size the face detectors see well (21 detector pixels in a
+default window), with its surroundings."""
+WINDOW_TILE = Tile(0, 0, 0, 0, 1.0, 1.0)
+"""The tile :meth:`TiledDetector.detect_windows` reports its passes under."""
+
+
+def window_crops(
+    image: RGBImage,
+    boxes: NDArray[np.floating],
+    context: float = WINDOW_CONTEXT,
+    size: int = WINDOW_SIZE,
+) -> tuple[list[RGBImage], list[tuple[int, int, float]]]:
+    """Square crops of ``image`` around each of ``boxes``, ``context`` times the box's
+    longer side (at least one pixel), resized to one of :data:`WINDOW_SIZES` sizes from
+    ``size`` (the smallest at least as large as the window, the largest at most: a small
+    window is enlarged, a large one keeps a leftover smaller than the box it was built
+    around in sight); with each, the image position of its top-left corner and its scale
+    (detector pixels per image pixel). A window reaching past the image is padded with
+    black."""
+    height, width = image.shape[:2]
+    buckets = [size << i for i in range(WINDOW_SIZES)]
+    crops: list[RGBImage] = []
+    places: list[tuple[int, int, float]] = []
+    for x0, y0, x1, y1 in np.asarray(boxes, np.float64).reshape(-1, 4):
+        side = max(1, math.ceil(max(x1 - x0, y1 - y0) * context))
+        left = math.floor((x0 + x1) / 2 - side / 2)
+        top = math.floor((y0 + y1) / 2 - side / 2)
+        crop = np.zeros((side, side, 3), np.uint8)
+        ya, yb = max(0, top), min(height, top + side)
+        xa, xb = max(0, left), min(width, left + side)
+        if ya >= yb or xa >= xb:
+            continue
+        crop[ya - top : yb - top, xa - left : xb - left] = image[ya:yb, xa:xb]
+        target = next((b for b in buckets if b >= side), buckets[-1])
+        interp = cv2.INTER_AREA if side > target else cv2.INTER_LINEAR
+        resized = cv2.resize(crop, (target, target), interpolation=interp)
+        crops.append(np.ascontiguousarray(np.asarray(resized, np.uint8)))
+        places.append((left, top, target / side))
+    return crops, places
 
 
 class TiledDetector:
@@ -139,6 +187,7 @@ class TiledDetector:
         batch_size: int = 8,
         model: str = "",
         model_path: str = "",
+        window_size: int = WINDOW_SIZE,
     ) -> None:
         if full_size is not None and full_size < 32:
             raise ValueError(f"full_size must be >= 32 or None, not {full_size}")
@@ -167,6 +216,8 @@ class TiledDetector:
         self.model = model
         """The registered model name (or the path) this detector was loaded from."""
         self.model_path = model_path
+        self.window_size = int(window_size)
+        """Side of the verification windows (:meth:`detect_windows`)."""
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -210,22 +261,12 @@ class TiledDetector:
             )
         return passes
 
-    def detect_passes(
-        self, image: RGBImage, *, near: NDArray[np.floating] | None = None
-    ) -> list[tuple[Tile, Detections]]:
+    def detect_passes(self, image: RGBImage) -> list[tuple[Tile, Detections]]:
         """The raw detections of every pass, in image coordinates, before merging and
-        thresholds (useful to see which pass found what).
-
-        ``near``: (N, 4) ``x0, y0, x1, y1`` rectangles; when given, only the tiles that
-        overlap one of them are run. After pixels inside the rectangles changed, this gives
-        exactly what the whole schedule would find in the changed tiles, while a tile that
-        holds no changed pixel sees the same image as before.
-        """
+        thresholds (useful to see which pass found what)."""
         check_rgb_image(image)
         height, width = image.shape[:2]
         tiles = self.plan(width, height)
-        if near is not None:
-            tiles = [t for t in tiles if _overlaps_any(t, near)]
         out: list[tuple[Tile, Detections]] = []
         for start in range(0, len(tiles), self.batch_size):
             chunk = tiles[start : start + self.batch_size]
@@ -243,10 +284,33 @@ class TiledDetector:
                 out.append((t, mapped.clipped(width, height)))
         return out
 
-    def detect(self, image: RGBImage, *, near: NDArray[np.floating] | None = None) -> Detections:
-        """Objects in ``image`` from all passes (or, with ``near``, from the tiles that
-        overlap those rectangles), merged, thresholded and size-filtered."""
-        return self.merge(self.detect_passes(image, near=near))
+    def detect(self, image: RGBImage) -> Detections:
+        """Objects in ``image`` from all passes, merged, thresholded and size-filtered."""
+        return self.merge(self.detect_passes(image))
+
+    def detect_windows(
+        self, image: RGBImage, boxes: NDArray[np.floating], context: float = WINDOW_CONTEXT
+    ) -> Detections:
+        """What the detector finds around ``boxes`` (N, 4), merged, thresholded and
+        size-filtered: one square window per box, ``context`` times its longer side
+        (:func:`window_crops`), all windows in one batch."""
+        passes = self.window_passes(image, boxes, context)
+        return self.merge([(WINDOW_TILE, found) for found in passes])
+
+    def window_passes(
+        self, image: RGBImage, boxes: NDArray[np.floating], context: float = WINDOW_CONTEXT
+    ) -> list[Detections]:
+        """The raw detections of each window of :meth:`detect_windows`, in image
+        coordinates, before merging and thresholds."""
+        check_rgb_image(image)
+        crops, places = window_crops(image, boxes, context, self.window_size)
+        if not crops:
+            return []
+        height, width = image.shape[:2]
+        out = []
+        for (x, y, scale), found in zip(places, self.inner.detect_batch(crops), strict=True):
+            out.append(found.transformed(1 / scale, 1 / scale, x, y).clipped(width, height))
+        return out
 
     def merge(self, passes: Sequence[tuple[Tile, Detections]]) -> Detections:
         """Threshold, merge and size-filter the output of :meth:`detect_passes`."""

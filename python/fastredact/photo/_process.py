@@ -68,8 +68,7 @@ def redact_photo(data: bytes, options: RedactOptions, detectors: DetectorSet) ->
     timer = StageTimer()
     with timer("decode"):
         decoded = decode_image(data, max_pixels=options.max_pixels, icc=options.icc)
-    with timer("detect"):
-        found = [detectors.detect(frame) for frame in decoded.frames]
+    found = [detectors.detect(frame, timer) for frame in decoded.frames]
     out_format = output_format_for(decoded.format, options)
     untouched = not (
         any(len(frame) for frame in found)
@@ -88,11 +87,10 @@ def redact_photo(data: bytes, options: RedactOptions, detectors: DetectorSet) ->
         if isinstance(rebuilt, StripResult):
             return _outcome(decoded, out_format, found, rebuilt, timer)
         refused = rebuilt
-    with timer("redact"):
-        hidden = [
-            hide_verified(frame, frame_found, options, detectors)
-            for frame, frame_found in zip(decoded.frames, found, strict=True)
-        ]
+    hidden = [
+        hide_verified(frame, frame_found, options, detectors, timer)
+        for frame, frame_found in zip(decoded.frames, found, strict=True)
+    ]
     with timer("encode"):
         encoded = _encode(decoded, out_format, options)
     with timer("strip"):

@@ -45,7 +45,16 @@ RUN_RECORD = "run"
 COLUMNS: dict[str, list[str]] = {
     "detections": ["x0", "y0", "x1", "y1", "score", "frame"],
     "metadata_removed": ["kind", "count", "bytes"],
-    "timings_ms": ["decode", "detect", "redact", "encode", "strip", "total"],
+    "timings_ms": [
+        "decode",
+        "detect_face",
+        "detect_plate",
+        "hide",
+        "verify",
+        "encode",
+        "strip",
+        "total",
+    ],
 }
 """A row's detections (per label) and removed metadata hold one array per item with these
 columns (the run record repeats them): ``{"face": [[292, 179, 573, 576, 0.94]]}`` (boxes

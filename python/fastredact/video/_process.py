@@ -81,10 +81,15 @@ class _FrameHider:
         self.options = options
         self.detectors = detectors
         self.boxes_per_label: Counter[str] = Counter()
+        self.scale = options.mask_scale
+        """What verification finds is hidden at the run's mask scale: tracks carry it to
+        the frames between detections, where the face has moved."""
 
     def detect(self, rgb: NDArray[np.uint8]) -> FrameDetections:
         primary = self.detectors.detect(rgb)
-        found = hide_verified(rgb.copy(), primary, self.options, self.detectors)
+        found = hide_verified(
+            rgb.copy(), primary, self.options, self.detectors, found_mask_scale=self.scale
+        )
         self.boxes_per_label.update(found.labels)
         parents = attachment_parents(found.boxes, len(primary))
         return FrameDetections(found.boxes, found.labels, parents)
@@ -97,7 +102,7 @@ class _FrameHider:
         others' surroundings)."""
         if extended.any():
             found = Detections(boxes, np.ones(len(boxes), np.float32), ("face",) * len(boxes))
-            hide_verified(rgb, found, self.options, self.detectors)
+            hide_verified(rgb, found, self.options, self.detectors, found_mask_scale=self.scale)
         else:
             hide_boxes(rgb, boxes, self.options)
 
