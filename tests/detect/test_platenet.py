@@ -15,7 +15,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fastredact.detect._platenet import PLATES_SHA256, PlateNet, default_model_path
+from fastredact.detect._platenet import (
+    PLATES_FP32_SHA256,
+    PLATES_SHA256,
+    PlateNet,
+    default_model_path,
+)
 from fastredact.errors import ModelNotFound
 from tests.support import shared_file
 from tests.support.plates import HAND_ANNOTATED
@@ -51,6 +56,23 @@ def _iou(a: np.ndarray, b: tuple[int, int, int, int]) -> np.ndarray:
 def test_shipped_model_matches_pinned_hash() -> None:
     digest = hashlib.sha256(default_model_path().read_bytes()).hexdigest()
     assert digest == PLATES_SHA256
+    fp32 = hashlib.sha256(default_model_path(fp32=True).read_bytes()).hexdigest()
+    assert fp32 == PLATES_FP32_SHA256
+
+
+def test_int8_model_finds_what_the_trained_model_finds(shared_data: Path) -> None:
+    """The quantized network (the default) against the float one it was made from: the same
+    plates over the threshold on the hand-annotated photos, scores within 0.1."""
+    int8 = PlateNet()
+    fp32 = PlateNet(default_model_path(fp32=True), sha256=PLATES_FP32_SHA256)
+    for relative in HAND_ANNOTATED:
+        image = _load(shared_file(shared_data, relative))
+        a, b = int8.detect(image), fp32.detect(image)
+        assert len(a.scores) == len(b.scores), relative
+        for box, score in zip(b.boxes, b.scores, strict=True):
+            overlap = _iou(a.boxes, tuple(box))
+            assert overlap.max() >= 0.7, relative
+            assert abs(float(a.scores[overlap.argmax()]) - float(score)) < 0.1, relative
 
 
 def test_altered_model_is_refused(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from fastredact.detect._platenet import PLATES_SHA256
+from fastredact.detect._platenet import PLATES_FP32_SHA256, PLATES_SHA256
 from fastredact.errors import DetectorError, ModelNotFound
 
 __all__ = [
@@ -74,12 +74,24 @@ MODELS: dict[str, ModelInfo] = {
             kind="plate",
             architecture="platenet",
             package="fastredact",
-            relative_path="detect/weights/plates.onnx",
+            relative_path="detect/weights/plates_int8.onnx",
             sha256=PLATES_SHA256,
             license="MIT (trained by fastredact; see training/plates/MODEL_CARD.md)",
             install="",
             default=True,
-            description="fastredact's own CenterNet-style plate detector, shipped in the wheel",
+            description="fastredact's own CenterNet-style plate detector (int8), in the wheel",
+        ),
+        ModelInfo(
+            name="platenet-fp32",
+            kind="plate",
+            architecture="platenet",
+            package="fastredact",
+            relative_path="detect/weights/plates.onnx",
+            sha256=PLATES_FP32_SHA256,
+            license="MIT (trained by fastredact; see training/plates/MODEL_CARD.md)",
+            install="",
+            default=False,
+            description="PlateNet as trained (float), before int8 quantization",
         ),
         ModelInfo(
             name="yunet",

@@ -130,16 +130,17 @@ def window_crops(
     boxes: NDArray[np.floating],
     context: float = WINDOW_CONTEXT,
     size: int = WINDOW_SIZE,
+    sizes: int = WINDOW_SIZES,
 ) -> tuple[list[RGBImage], list[tuple[int, int, float]]]:
     """Square crops of ``image`` around each of ``boxes``, ``context`` times the box's
-    longer side (at least one pixel), resized to one of :data:`WINDOW_SIZES` sizes from
+    longer side (at least one pixel), resized to one of ``sizes`` sizes doubling from
     ``size`` (the smallest at least as large as the window, the largest at most: a small
     window is enlarged, a large one keeps a leftover smaller than the box it was built
     around in sight); with each, the image position of its top-left corner and its scale
     (detector pixels per image pixel). A window reaching past the image is padded with
     black."""
     height, width = image.shape[:2]
-    buckets = [size << i for i in range(WINDOW_SIZES)]
+    buckets = [size << i for i in range(sizes)]
     crops: list[RGBImage] = []
     places: list[tuple[int, int, float]] = []
     for x0, y0, x1, y1 in np.asarray(boxes, np.float64).reshape(-1, 4):
@@ -188,6 +189,7 @@ class TiledDetector:
         model: str = "",
         model_path: str = "",
         window_size: int = WINDOW_SIZE,
+        window_sizes: int = WINDOW_SIZES,
     ) -> None:
         if full_size is not None and full_size < 32:
             raise ValueError(f"full_size must be >= 32 or None, not {full_size}")
@@ -217,7 +219,9 @@ class TiledDetector:
         """The registered model name (or the path) this detector was loaded from."""
         self.model_path = model_path
         self.window_size = int(window_size)
-        """Side of the verification windows (:meth:`detect_windows`)."""
+        """Side of the smallest verification windows (:meth:`detect_windows`)."""
+        self.window_sizes = int(window_sizes)
+        """How many window sizes, doubling from ``window_size``."""
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -303,7 +307,7 @@ class TiledDetector:
         """The raw detections of each window of :meth:`detect_windows`, in image
         coordinates, before merging and thresholds."""
         check_rgb_image(image)
-        crops, places = window_crops(image, boxes, context, self.window_size)
+        crops, places = window_crops(image, boxes, context, self.window_size, self.window_sizes)
         if not crops:
             return []
         height, width = image.shape[:2]
