@@ -258,7 +258,7 @@ class RedactOptions:
         metadata=_flag(
             "decode each written video and run the detectors on every frame at the "
             "reporting threshold; hide what they still find (re-encoding can push a near-miss "
-            "over the threshold) in up to 3 re-runs, else fail the file; costs about one "
+            "over the threshold) in up to 5 re-runs, else fail the file; costs about one "
             "detection per frame more",
             VIDEO,
         ),

@@ -7,7 +7,7 @@ the bottom-right corner (exclusive), as float32.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -18,6 +18,7 @@ __all__ = [
     "Detections",
     "Detector",
     "check_rgb_image",
+    "same_shape_batches",
 ]
 
 FloatArray = NDArray[np.float32]
@@ -35,6 +36,18 @@ def check_rgb_image(image: object) -> RGBImage:
     if image.shape[0] == 0 or image.shape[1] == 0:
         raise ValueError(f"image is empty: shape {image.shape}")
     return image
+
+
+def same_shape_batches(images: Sequence[RGBImage], max_pixels: int) -> Iterator[list[int]]:
+    """Indices of ``images`` (checked RGB) in batches of one shape and at most ``max_pixels``
+    pixels (at least one image), for detectors whose network takes a batch of one size."""
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, image in enumerate(images):
+        groups.setdefault(check_rgb_image(image).shape, []).append(i)
+    for shape, indices in groups.items():
+        per_call = max(1, max_pixels // (shape[0] * shape[1]))
+        for start in range(0, len(indices), per_call):
+            yield indices[start : start + per_call]
 
 
 @dataclass(frozen=True)

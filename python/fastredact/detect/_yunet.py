@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from fastredact.detect._base import Detections, RGBImage, check_rgb_image
+from fastredact.detect._base import Detections, RGBImage, same_shape_batches
 from fastredact.detect._nms import nms
 from fastredact.detect._runtime import create_session
 from fastredact.errors import DetectorError
@@ -129,25 +129,19 @@ class YuNet:
         """Detect faces in each image at its own resolution (same-shape images share
         onnxruntime calls)."""
         results: list[Detections | None] = [None] * len(images)
-        groups: dict[tuple[int, ...], list[int]] = {}
-        for i, image in enumerate(images):
-            groups.setdefault(check_rgb_image(image).shape, []).append(i)
-        for shape, indices in groups.items():
-            h, w = shape[:2]
-            per_call = max(1, self.max_batch_pixels // (h * w))
-            for start in range(0, len(indices), per_call):
-                chunk = indices[start : start + per_call]
-                blob = self._blob([images[i] for i in chunk])
-                raw = self._session.run(self._output_names, {self._input_name: blob})
-                named = dict(zip(self._output_names, raw, strict=True))
-                for j, i in enumerate(chunk):
-                    results[i] = decode_yunet(
-                        {name: out[j] for name, out in named.items()},
-                        padded=(blob.shape[2], blob.shape[3]),
-                        threshold=self.threshold,
-                        width=w,
-                        height=h,
-                    )
+        for chunk in same_shape_batches(images, self.max_batch_pixels):
+            h, w = images[chunk[0]].shape[:2]
+            blob = self._blob([images[i] for i in chunk])
+            raw = self._session.run(self._output_names, {self._input_name: blob})
+            named = dict(zip(self._output_names, raw, strict=True))
+            for j, i in enumerate(chunk):
+                results[i] = decode_yunet(
+                    {name: out[j] for name, out in named.items()},
+                    padded=(blob.shape[2], blob.shape[3]),
+                    threshold=self.threshold,
+                    width=w,
+                    height=h,
+                )
         return [r if r is not None else Detections.empty(landmarks=5) for r in results]
 
     def detect(self, image: RGBImage) -> Detections:
