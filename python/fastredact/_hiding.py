@@ -167,6 +167,8 @@ def hide_boxes(
         "scale": options.mask_scale if mask_scale is None else mask_scale,
         "threads": options.threads_per_worker,
     }
+    if options.strength is not None:
+        kwargs["strength"] = options.strength
     if frame.dtype == np.uint8:
         redact(frame, boxes, **kwargs)  # type: ignore[arg-type]
         return

@@ -189,6 +189,17 @@ class RedactOptions:
             "S",
         ),
     )
+    strength: float | None = field(
+        default=None,
+        metadata=_flag(
+            "blur sigma (blur) or block size (pixelate, secure) in pixels, the same for every "
+            "region (default: scaled to each region: sigma = its longer side / 4, about 4 "
+            "blocks across its shorter side); weaker than the default can leave a face "
+            "re-identifiable: measure with `fastredact eval reid`",
+            HIDE,
+            "PX",
+        ),
+    )
     format: OutputFormat = field(
         default="same",
         metadata=_flag(
@@ -273,6 +284,16 @@ class RedactOptions:
             "G",
         ),
     )
+    list_video_boxes: bool = field(
+        default=False,
+        metadata=_flag(
+            "list in the manifest every box found on every detected video frame (frame, "
+            "label, box in stored pixels, score), which `fastredact eval reid` needs to "
+            "measure cross-frame linkage (default: off, boxes are counted per label: a long "
+            "video makes a long line)",
+            VIDEO,
+        ),
+    )
     device: Device = field(default="cpu", metadata=_flag("where detectors run (default: cpu)", RUN))
     workers: int = field(
         default_factory=usable_cpus,
@@ -311,6 +332,8 @@ class RedactOptions:
             raise ValueError(f"min_size must be >= 0, got {self.min_size}")
         if self.quality is not None and not 1 <= self.quality <= 100:
             raise ValueError(f"quality must be between 1 and 100, got {self.quality}")
+        if self.strength is not None and not 0 < self.strength < float("inf"):
+            raise ValueError(f"strength must be a finite number > 0, got {self.strength}")
         if self.max_pixels <= 0:
             raise ValueError(f"max_pixels must be > 0, got {self.max_pixels}")
         if self.workers < 1:
@@ -320,11 +343,11 @@ class RedactOptions:
         self.video_options()  # validates codec, crf, preset, detect_every, motion_threshold
 
     def output_settings(self) -> dict[str, Any]:
-        """Everything that changes the output bytes (workers and device do not)."""
+        """Everything that changes the output bytes (workers, threads, device and what the
+        manifest lists do not)."""
         settings = asdict(self)
-        settings.pop("workers")
-        settings.pop("threads")
-        settings.pop("device")
+        for name in _NOT_OUTPUT:
+            settings.pop(name)
         for later in _ADDED_UNSET:  # unset, they change nothing: fingerprints stay as they were
             if settings[later] is None:
                 settings.pop(later)
@@ -345,6 +368,7 @@ class RedactOptions:
             detect_every=self.detect_every,
             motion_threshold=self.motion_threshold,
             threads=self.threads_per_worker,
+            list_boxes=self.list_video_boxes,
         )
 
     def threshold_for(self, label: str) -> float | None:
@@ -378,7 +402,9 @@ _VOCABULARIES: dict[str, Any] = {
 """The fields of :class:`RedactOptions` that take a word from a vocabulary (``preset`` is
 checked with the other video settings)."""
 
-_ADDED_UNSET = ("face_threshold", "plate_threshold")
+_NOT_OUTPUT = ("workers", "threads", "device", "list_video_boxes")
+"""Fields that change how a run goes or what its manifest lists, never the output."""
+_ADDED_UNSET = ("face_threshold", "plate_threshold", "strength")
 """Settings added after manifests were written, left out of the fingerprint while unset."""
 
 

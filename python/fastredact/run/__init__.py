@@ -21,7 +21,7 @@ from fastredact.run._inputs import (
     display,
     printable,
 )
-from fastredact.run._manifest import read_manifest
+from fastredact.run._manifest import read_manifest, read_runs
 from fastredact.run._redactor import Redactor
 from fastredact.run._results import FileResult
 
@@ -37,5 +37,6 @@ __all__ = [
     "printable",
     "process_file",
     "read_manifest",
+    "read_runs",
     "run_batch",
 ]

@@ -89,7 +89,8 @@ def run_batch(
                 _reserve(names, out_root, written.path)
         if manifest_writer:
             settings = options.output_settings()
-            manifest_writer.write(run_record(fingerprint, settings, detectors.describe()))
+            record = run_record(fingerprint, settings, detectors.describe(), detectors.thresholds)
+            manifest_writer.write(record)
         run = _Run(options, detectors, out_root, names, done, frame_progress)
         listed = listed_inputs(inputs, out_root, options.format, names)
         for item, result in _pool(listed, run):

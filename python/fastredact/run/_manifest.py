@@ -35,6 +35,7 @@ __all__ = [
     "iter_rows",
     "read_done",
     "read_manifest",
+    "read_runs",
     "run_record",
     "sha256_bytes",
 ]
@@ -76,9 +77,13 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def run_record(
-    fingerprint: str, settings: Mapping[str, Any], models: Sequence[Mapping[str, str]]
+    fingerprint: str,
+    settings: Mapping[str, Any],
+    models: Sequence[Mapping[str, str]],
+    thresholds: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
-    """The first line a run appends to its manifest: what every row of the run shares."""
+    """The first line a run appends to its manifest: what every row of the run shares
+    (``thresholds``: the reporting threshold of each label, models' defaults resolved)."""
     return {
         "record": RUN_RECORD,
         "tool": "fastredact",
@@ -87,6 +92,7 @@ def run_record(
         "settings_fingerprint": fingerprint,
         "settings": dict(settings),
         "models": [dict(m) for m in models],
+        "thresholds": dict(thresholds or {}),
         "columns": COLUMNS,
         "defaults": ROW_DEFAULTS,
         "host": {
@@ -234,12 +240,41 @@ def read_done(path: Path, fingerprint: str) -> DoneInputs:
     return done
 
 
+def read_runs(path: Path) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """The runs of the manifest at ``path``, oldest first: each run record with the rows
+    that follow it, in full form (:func:`read_manifest`). Rows written before run records
+    existed form runs of their own per settings fingerprint, with a record made from them."""
+    runs: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    older: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    current: tuple[dict[str, Any], list[dict[str, Any]]] | None = None
+    for row in iter_rows(path):
+        if row.get("record") == RUN_RECORD:
+            current = (row, [])
+            runs.append(current)
+        elif "settings" in row:
+            fingerprint = str(row.get("settings_fingerprint"))
+            if fingerprint not in older:
+                record = {
+                    "record": RUN_RECORD,
+                    "settings_fingerprint": fingerprint,
+                    "settings": row["settings"],
+                    "models": row.get("models", []),
+                }
+                older[fingerprint] = (record, [])
+                runs.append(older[fingerprint])
+            older[fingerprint][1].append(row)
+        elif current is not None:
+            current[1].append(_expanded(row, current[0]))
+    return runs
+
+
 def read_manifest(path: Path) -> Iterator[dict[str, Any]]:
     """The rows about inputs of the manifest at ``path``, each in the full form whatever
     format wrote it: the run's ``settings`` and ``models`` included, every field present
     (defaults filled in), ``detections`` and ``metadata_removed`` as lists of dicts
     (``{"label", "box", "score", "frame"}``; a video's detections as ``{"label", "boxes"}``
-    counts). Torn lines are skipped."""
+    counts, unless the run listed them, ``list_video_boxes``: then its boxes frame by frame
+    in stored pixels, and ``video["boxes"]`` counts them). Torn lines are skipped."""
     run: dict[str, Any] = {}
     for row in iter_rows(path):
         if row.get("record") == RUN_RECORD:
@@ -287,7 +322,7 @@ def _expanded(row: dict[str, Any], run: Mapping[str, Any]) -> dict[str, Any]:
         if ms is not None
     }
     video = row.get("video")
-    if isinstance(video, dict) and "boxes" in video:
+    if isinstance(video, dict) and "boxes" in video and "detections" not in row:
         full["video"] = {k: v for k, v in video.items() if k != "boxes"}
         full["detections"] = [{"label": k, "boxes": n} for k, n in video["boxes"].items()]
     return full

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
     from fastredact.detect import Detections
     from fastredact.photo import PhotoOutcome
     from fastredact.video import VideoOutcome
+    from fastredact.video._job import FrameDetections
 
 __all__ = ["FileResult", "compact_detections", "detection_rows"]
 
@@ -45,6 +47,9 @@ class FileResult:
     detections: list[dict[str, Any]] = field(default_factory=list)
     metadata_removed: list[dict[str, Any]] = field(default_factory=list)
     video: dict[str, Any] | None = None
+    video_detections: list[dict[str, Any]] = field(default_factory=list)
+    """A video's detections frame by frame, in stored pixels (only with
+    ``list_video_boxes``; :attr:`detections` counts them per label)."""
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -86,6 +91,7 @@ class FileResult:
         self.detections = [
             {"label": label, "boxes": n} for label, n in sorted(outcome.boxes_per_label.items())
         ]
+        self.video_detections = video_detection_rows(video.detected)
 
     def manifest_row(self) -> dict[str, Any]:
         """The manifest row, compact (see :mod:`fastredact.run._manifest`): fields at their
@@ -104,6 +110,8 @@ class FileResult:
         if self.video is not None:
             counts = {d["label"]: d["boxes"] for d in self.detections}
             row["video"] = {**self.video, "boxes": counts} if counts else self.video
+            if self.video_detections:
+                row["detections"] = compact_detections(self.video_detections)
         elif self.detections:
             row["detections"] = compact_detections(self.detections)
         removed = [
@@ -121,7 +129,9 @@ class FileResult:
         return row
 
 
-_WRITTEN_APART = frozenset(("output", "detections", "metadata_removed", "timings_ms"))
+_WRITTEN_APART = frozenset(
+    ("output", "detections", "video_detections", "metadata_removed", "timings_ms")
+)
 """Fields :meth:`FileResult.manifest_row` writes in a form of their own, or not at all."""
 
 
@@ -137,6 +147,27 @@ def compact_detections(rows: list[dict[str, Any]]) -> dict[str, list[list[float]
             item.append(d["frame"])
         grouped.setdefault(d["label"], []).append(item)
     return grouped
+
+
+def video_detection_rows(detected: Mapping[int, FrameDetections]) -> list[dict[str, Any]]:
+    """Manifest rows of a video's detected frames, in frame order (a frame's boxes without
+    a label are faces, the job's one class)."""
+    rows = []
+    for index in sorted(detected):
+        found = detected[index]
+        n = len(found.boxes)
+        labels = found.labels if found.labels is not None else ("face",) * n
+        scores = found.scores if found.scores is not None else (None,) * n
+        for box, score, label in zip(found.boxes, scores, labels, strict=True):
+            rows.append(
+                {
+                    "label": str(label),
+                    "box": [round(float(v), 1) for v in box],
+                    "score": None if score is None else round(float(score), 3),
+                    "frame": index,
+                }
+            )
+    return rows
 
 
 def detection_rows(found: Detections) -> list[dict[str, Any]]:

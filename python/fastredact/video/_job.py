@@ -81,6 +81,7 @@ class FrameDetections:
     boxes: NDArray[np.float32]
     labels: Any = None
     parents: Any = None
+    scores: Any = None
 
     @classmethod
     def of(
@@ -93,12 +94,13 @@ class FrameDetections:
             raise FastRedactError("detector returned non-finite boxes")
         labels = getattr(found, "labels", None)
         parents = getattr(found, "parents", None)
-        for name, values in (("labels", labels), ("parents", parents)):
+        scores = getattr(found, "scores", None)
+        for name, values in (("labels", labels), ("parents", parents), ("scores", scores)):
             if values is not None and len(values) != len(boxes):
                 raise FastRedactError(
                     f"detector returned {len(values)} {name} for {len(boxes)} boxes"
                 )
-        return cls(transform.boxes_to_stored(boxes, width, height), labels, parents)
+        return cls(transform.boxes_to_stored(boxes, width, height), labels, parents, scores)
 
 
 @dataclass
@@ -130,6 +132,9 @@ class VideoResult:
     streams_kept: list[StreamReport] = field(default_factory=list)
     streams_dropped: list[StreamReport] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    detected: dict[int, FrameDetections] = field(default_factory=dict)
+    """Each detected frame's detections in stored pixels, by frame index (only with
+    ``VideoOptions.list_boxes``; not a manifest field of its own)."""
 
     def manifest_fields(self) -> dict[str, Any]:
         """JSON-ready fields for the manifest row."""
@@ -323,7 +328,10 @@ class VideoJob:
     def _detections(self, index: int, frame: av.VideoFrame) -> FrameDetections | None:
         """This frame's detections in stored pixels, or ``None`` when it is not detected."""
         if self.replay is not None:
-            return self.replay.get(index)
+            replayed = self.replay.get(index)
+            if replayed is not None and self.options.list_boxes:
+                self.result.detected[index] = replayed
+            return replayed
         if index % self.options.detect_every != 0:
             return None
         assert self.tags is not None
@@ -347,6 +355,8 @@ class VideoJob:
     def _record(self, index: int, found: FrameDetections) -> None:
         if self.recorded is not None:
             self.recorded[index] = found
+        if self.options.list_boxes:
+            self.result.detected[index] = found
 
     # -- output ------------------------------------------------------------------------------
 

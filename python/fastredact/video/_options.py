@@ -55,6 +55,9 @@ class VideoOptions:
     iou_threshold: float = 0.2
     motion_threshold: float | None = None
     threads: int = 0
+    list_boxes: bool = False
+    """Keep every detected frame's boxes in :attr:`VideoResult.detected` (the manifest
+    lists them)."""
 
     def __post_init__(self) -> None:
         if self.audio not in choices(AudioPolicy):
@@ -97,9 +100,10 @@ class VideoOptions:
         )
 
     def output_settings(self) -> dict[str, Any]:
-        """Everything that changes the output bytes (``threads`` does not)."""
+        """Everything that changes the output bytes (``threads`` and ``list_boxes`` do not)."""
         settings = asdict(self)
         settings.pop("threads")
+        settings.pop("list_boxes")
         return settings
 
 

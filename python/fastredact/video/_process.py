@@ -92,7 +92,7 @@ class _FrameHider:
         )
         self.boxes_per_label.update(found.labels)
         parents = attachment_parents(found.boxes, len(primary))
-        return FrameDetections(found.boxes, found.labels, parents)
+        return FrameDetections(found.boxes, found.labels, parents, found.scores)
 
     def hide(
         self, rgb: NDArray[np.uint8], boxes: NDArray[np.float32], extended: NDArray[np.bool_]
