@@ -14,7 +14,9 @@ __all__ = [
     "FastRedactError",
     "InputUnreadable",
     "InternalError",
+    "LabelError",
     "LimitExceeded",
+    "MissingExtra",
     "ModelNotFound",
     "OutputCollision",
     "OutputUnwritable",
@@ -69,6 +71,17 @@ class OutputUnwritable(FastRedactError):
 class ResidualDetection(FastRedactError):
     """A written output still shows a detection at the run's threshold after every allowed
     attempt to hide it (``--verify-video``); no output is kept."""
+
+
+class LabelError(FastRedactError):
+    """Ground-truth labels given to ``fastredact eval truth`` cannot be read or make no
+    sense (a broken file, a box outside its image, an image the labels do not know); the
+    message names the file and the cause."""
+
+
+class MissingExtra(FastRedactError):
+    """An optional feature needs packages that are not installed; the message names the
+    extra that installs them (``pip install 'fastredact[reid]'``)."""
 
 
 class InternalError(FastRedactError):
