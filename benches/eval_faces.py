@@ -186,6 +186,53 @@ def fastredact_tool(options: RedactOptions) -> Callable[[list[Photo]], Iterator[
     return run
 
 
+def manifest_tool(manifest: Path) -> Callable[[list[Photo]], Iterator[Hidden]]:
+    """What a ``fastredact redact`` run recorded, instead of running a candidate: each
+    photo's hidden boxes from the last run of ``manifest`` (matched by the photo's path
+    under its set's image folder, as ``redact <images folder>`` records it). A box of
+    another label (a plate) counts as hidden, never as a found face."""
+    record: dict[str, object] = {}
+    rows: dict[str, dict[str, object]] = {}
+    for line in manifest.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if row.get("record") == "run":
+            record, rows = row, {}
+        elif row.get("status") == "ok":
+            rows[row["path"]] = row
+    thresholds = record.get("thresholds") or {}
+    threshold = float(thresholds.get("face", 0.46))  # type: ignore[union-attr]
+    scale = float(record.get("settings", {}).get("mask_scale", 1.45))  # type: ignore[union-attr]
+
+    def run(photos: list[Photo]) -> Iterator[Hidden]:
+        for item in photos:
+            relative = item.path.relative_to(item.path.parents[_depth(item)]).as_posix()
+            row = rows[relative]
+            items = [
+                (box[:4], box[4] if label == "face" else -1.0)
+                for label, boxes in row.get("detections", {}).items()  # type: ignore[union-attr]
+                for box in boxes
+            ]
+            n = len(items)
+            yield Hidden(
+                np.array([b for b, _ in items], np.float64).reshape(-1, 4),
+                np.array([s for _, s in items], np.float64),
+                np.full(n, scale),
+                threshold,
+                (int(row["height"]), int(row["width"])),  # type: ignore[call-overload]
+            )
+
+    return run
+
+
+def _depth(item: Photo) -> int:
+    """How many folders below its set's image folder a photo lies (crowds: one, the
+    scenario; masks: none)."""
+    return 1 if item.set == "crowds" else 0
+
+
 DEFACE_SCRIPT = """
 import json, sys
 import imageio.v2 as iio
@@ -354,7 +401,14 @@ def main(argv: list[str] | None = None) -> None:
         choices=[*CANDIDATES, "deface"],
     )  # fmt: skip
     parser.add_argument("--limit", type=int, help="the first N photos of each set")
+    parser.add_argument(
+        "--manifest", type=Path,
+        help="score what a `fastredact redact` run of one set's image folder recorded "
+        "(its manifest) instead of running the candidates",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.manifest is not None:
+        args.candidates = ["manifest"]
     print("faces: found / hidden (at the reporting threshold / by the run); rule: a box holds")
     print("the face's centre; over-redaction: hidden ellipses outside faces grown 1.5x")
     print(
@@ -363,7 +417,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for candidate in args.candidates:
-        tool = deface_tool if candidate == "deface" else fastredact_tool(CANDIDATES[candidate]())
+        if candidate == "manifest":
+            tool = manifest_tool(args.manifest)
+        elif candidate == "deface":
+            tool = deface_tool
+        else:
+            tool = fastredact_tool(CANDIDATES[candidate]())
         for set_name in args.sets:
             photos = SETS[set_name](args.limit)
             tally = Tally()

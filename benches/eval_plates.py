@@ -16,10 +16,12 @@ They become axis-aligned boxes; a detection matches an unmatched plate at IoU >=
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -65,9 +67,12 @@ def samples(folder: Path) -> Iterator[tuple[Path, NDArray[np.uint8], NDArray[np.
 
 
 def match(
-    truth: NDArray[np.float32], boxes: NDArray[np.float32], scores: NDArray[np.float32]
+    truth: NDArray[np.float32],
+    boxes: NDArray[np.float32],
+    scores: NDArray[np.float32],
+    min_iou: float = MATCH_IOU,
 ) -> int:
-    """Number of plates matched (each at most once)."""
+    """Number of plates matched (each at most once) at IoU >= ``min_iou``."""
     if len(truth) == 0 or len(boxes) == 0:
         return 0
     iou = iou_matrix(boxes[np.argsort(-scores)], truth)
@@ -76,7 +81,7 @@ def match(
     for row in iou:
         row = np.where(used, -1.0, row)
         j = int(row.argmax())
-        if row[j] >= MATCH_IOU:
+        if row[j] >= min_iou:
             used[j] = True
             hits += 1
     return hits
@@ -209,6 +214,48 @@ def count_plate_free(data: Path, threshold: float | None) -> None:
     print(f"| per photo | | {totals[0] / n:.1f} | {totals[1] / n:.1f} |")
 
 
+def score_manifest(folder: Path, manifest: Path) -> dict[str, int]:
+    """Score what the last ``fastredact redact <folder>/images`` run in ``manifest`` recorded:
+    plates found (a plate box at the run's plate threshold) and hidden (any box the run hid),
+    by the centre rule, at IoU >= 0.5 and at this bench's IoU >= 0.3."""
+    record: dict[str, Any] = {}
+    rows: dict[str, dict[str, Any]] = {}
+    for line in manifest.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if row.get("record") == "run":
+            record, rows = row, {}
+        elif row.get("status") == "ok":
+            rows[row["path"]] = row
+    threshold = float((record.get("thresholds") or {}).get("plate", 0.45))
+    tally = dict.fromkeys(
+        ("plates", "found", "hidden", "found_iou50", "hidden_iou50", "found_iou30"), 0
+    )
+    for image_path, _image, truth in samples(folder):
+        listed = rows[image_path.name].get("detections", {})
+        every = [(b[:4], b[4], label) for label, items in listed.items() for b in items]
+        hidden = np.array([b for b, _, _ in every], np.float32).reshape(-1, 4)
+        mine = [(b, sc) for b, sc, label in every if label == "plate"]
+        plate_boxes_ = np.array([b for b, _ in mine], np.float32).reshape(-1, 4)
+        plate_scores = np.array([sc for _, sc in mine], np.float32)
+        keep = plate_scores >= threshold
+        found, found_scores = plate_boxes_[keep], plate_scores[keep]
+        tally["plates"] += len(truth)
+        for x0, y0, x1, y1 in truth:
+            cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+            for name, boxes in (("found", found), ("hidden", hidden)):
+                tally[name] += int(
+                    bool(((boxes[:, 0] <= cx) & (cx <= boxes[:, 2])
+                          & (boxes[:, 1] <= cy) & (cy <= boxes[:, 3])).any())
+                )  # fmt: skip
+        tally["found_iou50"] += match(truth, found, found_scores, 0.5)
+        tally["hidden_iou50"] += match(truth, plate_boxes_, plate_scores, 0.5)
+        tally["found_iou30"] += match(truth, found, found_scores, MATCH_IOU)
+    return tally
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -226,7 +273,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threshold", type=float, help="with --plate-free: the plate threshold (default 0.45)"
     )
+    parser.add_argument(
+        "--manifest", type=Path,
+        help="score what a `fastredact redact <valid>/images` run recorded (its manifest) "
+        "instead of running the detectors",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.manifest is not None:
+        t = score_manifest(args.data / "openimages-plates" / "valid", args.manifest)
+        n = max(1, t["plates"])
+        print("| plates | found / hidden (centre) | found / hidden (IoU >= 0.5) ", end="")
+        print("| found (IoU >= 0.3) |")
+        print("| --- | --- | --- | --- |")
+        print(
+            f"| {t['plates']} | {t['found']} / {t['hidden']} ({t['found'] / n:.3f} / "
+            f"{t['hidden'] / n:.3f}) | {t['found_iou50']} / {t['hidden_iou50']} | "
+            f"{t['found_iou30']} ({t['found_iou30'] / n:.3f}) |"
+        )
+        return 0
     if args.plate_free:
         count_plate_free(args.data, args.threshold)
         return 0
