@@ -187,6 +187,7 @@ def redacted_frame_colour_shift(tmp_path: Path) -> float:
             if self.calls == 2:
                 dets.boxes = np.array([[0, 0, 8, 8]], np.float32)
                 dets.labels = np.zeros(1, np.int64)
+                dets.scores = np.ones(1, np.float32)
             return dets
 
     result = redact(src, tmp_path / "out.mp4", MiddleOnly(), extend=0, max_gap=1, crf=0)
