@@ -212,6 +212,25 @@ class RedactOptions:
             "JPEG/WebP quality 1-100 (default: matched to the source JPEG)", OUTPUT, "Q"
         ),
     )
+    max_size: int | None = field(
+        default=None,
+        metadata=_flag(
+            "publishing copies: scale photos and videos down so their longer side is at most "
+            "PX pixels, after detection and hiding on the full picture (area filter; videos "
+            "to even sizes); smaller ones are left as they are (default: no limit)",
+            OUTPUT,
+            "PX",
+        ),
+    )
+    max_megapixels: float | None = field(
+        default=None,
+        metadata=_flag(
+            "like --max-size, a limit on the pixel count: at most MP million pixels "
+            "(default: no limit)",
+            OUTPUT,
+            "MP",
+        ),
+    )
     reencode: bool = field(
         default=False,
         metadata=_flag("re-encode every file, even those where nothing was found", OUTPUT),
@@ -309,6 +328,22 @@ class RedactOptions:
         metadata=_flag("detector threads per worker (default: cores / workers)", RUN, "N"),
     )
 
+    retention_days: int | None = field(
+        default=None,
+        metadata=_flag(
+            "days the originals may be kept after this run: the manifest's run record holds "
+            "the date, and `fastredact retention` lists runs past it (default: the profile's, "
+            "else none); nothing is ever deleted by redact",
+            RUN,
+            "DAYS",
+        ),
+    )
+    profile: str | None = None
+    """The name of the profile these options came from (:meth:`from_profile`), if any."""
+    allow_mapping: bool = True
+    """Whether a mapping file (input path -> output path) may be written: a profile for
+    public release refuses it."""
+
     max_pixels: int = field(
         default=DEFAULT_MAX_PIXELS,
         metadata=_flag(
@@ -334,6 +369,12 @@ class RedactOptions:
             raise ValueError(f"quality must be between 1 and 100, got {self.quality}")
         if self.strength is not None and not 0 < self.strength < float("inf"):
             raise ValueError(f"strength must be a finite number > 0, got {self.strength}")
+        if self.max_size is not None and self.max_size < 2:
+            raise ValueError(f"max_size must be >= 2 pixels, got {self.max_size}")
+        if self.max_megapixels is not None and not 0 < self.max_megapixels < float("inf"):
+            raise ValueError(f"max_megapixels must be a number > 0, got {self.max_megapixels}")
+        if self.retention_days is not None and self.retention_days < 0:
+            raise ValueError(f"retention_days must be >= 0, got {self.retention_days}")
         if self.max_pixels <= 0:
             raise ValueError(f"max_pixels must be > 0, got {self.max_pixels}")
         if self.workers < 1:
@@ -341,6 +382,20 @@ class RedactOptions:
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {self.threads}")
         self.video_options()  # validates codec, crf, preset, detect_every, motion_threshold
+
+    @classmethod
+    def from_profile(cls, profile: str, **overrides: Any) -> RedactOptions:
+        """The options of a profile (a built-in name, ``"publish"``, or a TOML file), with
+        ``overrides`` winning over it (see :mod:`fastredact.profiles`)."""
+        from fastredact.profiles import load_profile
+
+        return load_profile(profile).options(**overrides)
+
+    def output_size(self, width: int, height: int) -> tuple[int, int] | None:
+        """The size a ``width`` x ``height`` picture is scaled down to under ``max_size`` /
+        ``max_megapixels``, or ``None`` when it is within them (aspect ratio kept, each side
+        at least 1 px)."""
+        return scaled_size(width, height, self.max_size, self.max_megapixels)
 
     def output_settings(self) -> dict[str, Any]:
         """Everything that changes the output bytes (workers, threads, device and what the
@@ -369,6 +424,8 @@ class RedactOptions:
             motion_threshold=self.motion_threshold,
             threads=self.threads_per_worker,
             list_boxes=self.list_video_boxes,
+            max_size=self.max_size,
+            max_megapixels=self.max_megapixels,
         )
 
     def threshold_for(self, label: str) -> float | None:
@@ -402,10 +459,43 @@ _VOCABULARIES: dict[str, Any] = {
 """The fields of :class:`RedactOptions` that take a word from a vocabulary (``preset`` is
 checked with the other video settings)."""
 
-_NOT_OUTPUT = ("workers", "threads", "device", "list_video_boxes")
+_NOT_OUTPUT = (
+    "workers",
+    "threads",
+    "device",
+    "list_video_boxes",
+    "profile",
+    "allow_mapping",
+    "retention_days",
+)
 """Fields that change how a run goes or what its manifest lists, never the output."""
-_ADDED_UNSET = ("face_threshold", "plate_threshold", "strength")
+_ADDED_UNSET = ("face_threshold", "plate_threshold", "strength", "max_size", "max_megapixels")
 """Settings added after manifests were written, left out of the fingerprint while unset."""
+
+
+def scaled_size(
+    width: int,
+    height: int,
+    max_size: int | None,
+    max_megapixels: float | None,
+    *,
+    even: bool = False,
+) -> tuple[int, int] | None:
+    """The size ``width`` x ``height`` is scaled down to so that its longer side is at most
+    ``max_size`` and its pixel count at most ``max_megapixels`` million (aspect ratio kept,
+    rounded down; to even numbers with ``even``, as 4:2:0 video needs), or ``None`` when it
+    is within both."""
+    scale = 1.0
+    if max_size is not None and max(width, height) > max_size:
+        scale = max_size / max(width, height)
+    if max_megapixels is not None and width * height > max_megapixels * 1e6:
+        scale = min(scale, (max_megapixels * 1e6 / (width * height)) ** 0.5)
+    if scale >= 1.0:
+        return None
+    step = 2 if even else 1
+    w = min(width, max(step, int(width * scale + 1e-9) // step * step))
+    h = min(height, max(step, int(height * scale + 1e-9) // step * step))
+    return w, h
 
 
 def settings_fingerprint(settings: Mapping[str, Any]) -> str:

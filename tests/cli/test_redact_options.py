@@ -32,11 +32,15 @@ def test_every_flagged_field_is_an_option_with_its_default() -> None:
     for field in flagged:
         action = actions[field.name]
         assert action.option_strings[0] == "--" + field.name.replace("_", "-")
-        assert action.help == field.metadata["flag"].help
-        assert action.default == getattr(defaults, field.name), field.name
+        default = getattr(defaults, field.name)
+        assert action.help == field.metadata["flag"].help.replace("%(default)s", str(default))
+        # Unset flags stay out of the namespace, so a --profile's value can show through;
+        # options_from() then takes the dataclass default (next tests).
+        assert action.default == argparse.SUPPRESS, field.name
     unflagged = {f.name for f in fields(RedactOptions)} - {f.name for f in flagged}
-    assert unflagged == {"face_model", "plate_model"}
-    assert not unflagged & set(actions)
+    assert unflagged == {"face_model", "plate_model", "profile", "allow_mapping"}
+    # --profile is no field flag: it picks the profile whose name the options then hold.
+    assert unflagged & set(actions) == {"profile"}
 
 
 def test_vocabularies_are_the_literal_types() -> None:
@@ -51,6 +55,14 @@ def test_vocabularies_are_the_literal_types() -> None:
 def test_parsed_defaults_are_the_dataclass_defaults() -> None:
     args = _redact_parser().parse_args(["in/", "-o", "out/"])
     assert options_from(args) == RedactOptions()
+
+
+def test_a_flag_given_at_its_default_still_overrides_the_profile() -> None:
+    args = _redact_parser().parse_args(["in/", "-o", "out/", "--profile", "publish",
+                                        "--mode", "blur", "--no-small-faces"])  # fmt: skip
+    options = options_from(args)
+    assert (options.mode, options.small_faces) == ("blur", False)  # the defaults, given
+    assert (options.icc, options.max_size, options.profile) == ("drop", 2048, "publish")
 
 
 def test_flags_reach_the_options() -> None:

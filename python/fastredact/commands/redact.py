@@ -76,6 +76,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         add_option(groups, option)
     run = groups[RUN]
     run.add_argument(
+        "--profile",
+        metavar="NAME|FILE",
+        help="start from a profile's settings: publish, training, internal (`fastredact "
+        "profiles` lists them) or a TOML file of your own; options given here override it",
+    )
+    run.add_argument(
         "--manifest",
         type=Path,
         metavar="FILE",
@@ -114,9 +120,11 @@ def add_option(groups: dict[str, argparse._ArgumentGroup], option: Field[Any]) -
     name = "--" + option.name.replace("_", "-")
     hint = get_type_hints(RedactOptions)[option.name]
     default = option.default if option.default_factory is MISSING else option.default_factory()
-    kwargs: dict[str, Any] = {"help": flag.help, "default": default, "dest": option.name}
+    # Unset options stay out of the namespace, so a profile's value can show through.
+    text = flag.help.replace("%(default)s", str(default))
+    kwargs: dict[str, Any] = {"help": text, "default": argparse.SUPPRESS, "dest": option.name}
     if hint is bool:
-        kwargs["action"] = argparse.BooleanOptionalAction if default else "store_true"
+        kwargs["action"] = argparse.BooleanOptionalAction  # --no-X undoes a profile's X
     else:
         values = choices(hint)
         if values:
@@ -134,9 +142,17 @@ def _members(hint: Any) -> tuple[Any, ...]:
 
 
 def options_from(args: argparse.Namespace) -> RedactOptions:
-    """The :class:`RedactOptions` the parsed ``args`` ask for (``ValueError`` when they
-    contradict each other or are out of range)."""
-    given = {f.name: getattr(args, f.name) for f in fields(RedactOptions) if hasattr(args, f.name)}
+    """The :class:`RedactOptions` the parsed ``args`` ask for: the options given, over the
+    ``--profile``'s settings, over the defaults (``ValueError`` when they contradict each
+    other, are out of range, or the profile cannot be read)."""
+    given = {
+        f.name: getattr(args, f.name)
+        for f in fields(RedactOptions)
+        if "flag" in f.metadata and hasattr(args, f.name)
+    }
+    profile = getattr(args, "profile", None)
+    if profile:
+        return RedactOptions.from_profile(profile, **given)
     return RedactOptions(**given)
 
 
@@ -150,11 +166,16 @@ def run_redact(args: argparse.Namespace) -> int:
     try:
         _check_paths(inputs, args)
         options = options_from(args)
+        if args.mapping and not options.allow_mapping:
+            raise ValueError(
+                f"profile {options.profile} refuses --mapping: a table of original paths "
+                "beside published copies can re-identify them by file name"
+            )
     except ValueError as exc:
         print(f"fastredact redact: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.dry_run:
-        return _dry_run(args)
+        return _dry_run(args, options)
     redactor = Redactor(options)  # a model that cannot load stops here, before any output
     frames = FrameBar() if not args.no_progress else None
     return _report(
@@ -182,13 +203,13 @@ def _check_paths(inputs: list[Path], args: argparse.Namespace) -> None:
         raise ValueError("--manifest and --mapping must be two different files")
 
 
-def _dry_run(args: argparse.Namespace) -> int:
+def _dry_run(args: argparse.Namespace, options: RedactOptions) -> int:
     out_root = Path(args.output)
-    for item in listed_inputs(args.inputs, out_root, args.format):
+    for item in listed_inputs(args.inputs, out_root, options.format):
         target = (
             f"(skipped: {item.error})"
             if item.error
-            else display(out_root / expected_output(item.relative, args.format))
+            else display(out_root / expected_output(item.relative, options.format))
         )
         print(printable(f"{item.display_path} -> {target}"))
     return EXIT_OK

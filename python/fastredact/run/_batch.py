@@ -11,7 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastredact._atomic import remove_stale_temp_files
 from fastredact.errors import FastRedactError, OutputUnwritable
@@ -22,6 +22,7 @@ from fastredact.run._manifest import (
     ManifestWriter,
     MappingWriter,
     read_done,
+    run_policy,
     run_record,
 )
 from fastredact.run._output_names import OutputNames, expected_output, folds_case
@@ -74,6 +75,11 @@ def run_batch(
 ) -> Iterator[FileResult]:
     """Redact every photo and video under ``inputs`` into ``outdir`` (tree mirrored),
     streaming results; see :meth:`fastredact.Redactor.redact_paths`."""
+    if mapping is not None and not options.allow_mapping:
+        raise ValueError(
+            f"profile {options.profile} refuses a mapping file: a table of original paths "
+            "beside published copies can re-identify them by file name"
+        )
     out_root = Path(outdir)
     _make_output_folder(out_root)
     names = OutputNames(fold_case=folds_case(out_root))
@@ -89,7 +95,13 @@ def run_batch(
                 _reserve(names, out_root, written.path)
         if manifest_writer:
             settings = options.output_settings()
-            record = run_record(fingerprint, settings, detectors.describe(), detectors.thresholds)
+            record = run_record(
+                fingerprint,
+                settings,
+                detectors.describe(),
+                detectors.thresholds,
+                run_policy(_profile_record(options), options.retention_days),
+            )
             manifest_writer.write(record)
         run = _Run(options, detectors, out_root, names, done, frame_progress)
         listed = listed_inputs(inputs, out_root, options.format, names)
@@ -168,3 +180,13 @@ def _reserve(names: OutputNames, out_root: Path, path: Path) -> None:
     except ValueError:
         return
     names.claim(relative, out_root, relative)
+
+
+def _profile_record(options: RedactOptions) -> dict[str, Any] | None:
+    """The profile the options came from, as the run record names it (its file re-read:
+    name, source, SHA-256, mapping rule and retention)."""
+    if options.profile is None:
+        return None
+    from fastredact.profiles import load_profile
+
+    return load_profile(options.profile).record()

@@ -36,6 +36,7 @@ __all__ = [
     "read_done",
     "read_manifest",
     "read_runs",
+    "run_policy",
     "run_record",
     "sha256_bytes",
 ]
@@ -81,14 +82,17 @@ def run_record(
     settings: Mapping[str, Any],
     models: Sequence[Mapping[str, str]],
     thresholds: Mapping[str, float] | None = None,
+    policy: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The first line a run appends to its manifest: what every row of the run shares
-    (``thresholds``: the reporting threshold of each label, models' defaults resolved)."""
-    return {
+    (``thresholds``: the reporting threshold of each label, models' defaults resolved;
+    ``policy``: the profile and retention, see :func:`run_policy`)."""
+    started = datetime.datetime.now(datetime.timezone.utc)
+    record: dict[str, Any] = {
         "record": RUN_RECORD,
         "tool": "fastredact",
         "version": __version__,
-        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "started": started.isoformat(timespec="seconds"),
         "settings_fingerprint": fingerprint,
         "settings": dict(settings),
         "models": [dict(m) for m in models],
@@ -101,6 +105,25 @@ def run_record(
             "platform": platform.platform(),
         },
     }
+    if policy:
+        record.update(policy)
+        days = policy.get("retention_days")
+        if days is not None:
+            until = started + datetime.timedelta(days=int(days))
+            record["retention_until"] = until.date().isoformat()
+    return record
+
+
+def run_policy(profile: Mapping[str, Any] | None, retention_days: int | None) -> dict[str, Any]:
+    """The run record's policy fields: the ``profile`` (name, source, SHA-256, mapping
+    rule) when the run used one, and ``retention_days`` (the record adds
+    ``retention_until``, the date the originals may be kept until)."""
+    policy: dict[str, Any] = {}
+    if profile is not None:
+        policy["profile"] = dict(profile)
+    if retention_days is not None:
+        policy["retention_days"] = retention_days
+    return policy
 
 
 class _JsonLinesAppender:
@@ -251,6 +274,8 @@ def read_runs(path: Path) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
         if row.get("record") == RUN_RECORD:
             current = (row, [])
             runs.append(current)
+        elif "record" in row:  # another record (a seal): not about an input
+            continue
         elif "settings" in row:
             fingerprint = str(row.get("settings_fingerprint"))
             if fingerprint not in older:
@@ -279,6 +304,8 @@ def read_manifest(path: Path) -> Iterator[dict[str, Any]]:
     for row in iter_rows(path):
         if row.get("record") == RUN_RECORD:
             run = row
+            continue
+        if "record" in row:  # another record (a seal): not about an input
             continue
         if "settings" in row:  # written before run records: already whole
             yield row
