@@ -22,6 +22,7 @@ from fastredact.formats import HEIF_FORMATS, LOSSLESS_STRIP_FORMATS, RAW_FORMAT
 from fastredact.photo._decode import DecodedImage, decode_image
 from fastredact.photo._encode import check_encoded_clean, encode_image
 from fastredact.photo._orientation import undo_orientation
+from fastredact.photo._resize import scale_down
 from fastredact.strip import StripResult, strip_heif_checked, strip_metadata
 
 if TYPE_CHECKING:
@@ -51,6 +52,9 @@ class PhotoOutcome:
     """Why a photo with nothing to hide was re-encoded rather than stripped losslessly
     (HEIF / AVIF whose container the lossless strip could not be trusted with)."""
     timings: StageTimer = field(default_factory=StageTimer)
+    output_size: tuple[int, int] | None = None
+    """(width, height) of the written picture as displayed, when ``max_size`` /
+    ``max_megapixels`` scaled it down; detections stay in the input's pixels."""
 
 
 def output_format_for(source: str, options: RedactOptions) -> str:
@@ -70,8 +74,11 @@ def redact_photo(data: bytes, options: RedactOptions, detectors: DetectorSet) ->
         decoded = decode_image(data, max_pixels=options.max_pixels, icc=options.icc)
     found = [detectors.detect(frame, timer) for frame in decoded.frames]
     out_format = output_format_for(decoded.format, options)
+    first = decoded.frames[0]
+    scaled_size = options.output_size(first.shape[1], first.shape[0])
     untouched = not (
         any(len(frame) for frame in found)
+        or scaled_size is not None
         or options.reencode
         or out_format != decoded.format
         or (options.orientation == "bake" and decoded.orientation != 1)
@@ -92,7 +99,10 @@ def redact_photo(data: bytes, options: RedactOptions, detectors: DetectorSet) ->
         for frame, frame_found in zip(decoded.frames, found, strict=True)
     ]
     with timer("encode"):
-        encoded = _encode(decoded, out_format, options)
+        frames: list[Any] = list(decoded.frames)
+        if scaled_size is not None:  # a publishing copy: hidden at full size, then scaled
+            frames = [scale_down(frame, scaled_size) for frame in frames]
+        encoded = _encode(decoded, frames, out_format, options)
     with timer("strip"):
         if out_format in LOSSLESS_STRIP_FORMATS:
             tag: StripOrientation = "keep" if options.orientation == "keep" else "drop"
@@ -106,6 +116,7 @@ def redact_photo(data: bytes, options: RedactOptions, detectors: DetectorSet) ->
     outcome.metadata_removed = [{"kind": "all (re-encoded)", "bytes": len(data)}, *removed]
     outcome.reencoded = True
     outcome.lossless_refused = refused
+    outcome.output_size = scaled_size
     return outcome
 
 
@@ -130,8 +141,9 @@ def _outcome(
     )
 
 
-def _encode(decoded: DecodedImage, out_format: str, options: RedactOptions) -> bytes:
-    frames: list[Any] = list(decoded.frames)
+def _encode(
+    decoded: DecodedImage, frames: list[Any], out_format: str, options: RedactOptions
+) -> bytes:
     if options.orientation == "keep" and decoded.orientation != 1:
         frames = [undo_orientation(f, decoded.orientation) for f in frames]
     quality = options.quality or (decoded.jpeg_quality if out_format == "jpeg" else None)

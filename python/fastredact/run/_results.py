@@ -38,6 +38,10 @@ class FileResult:
     output_format: str | None = None
     width: int | None = None
     height: int | None = None
+    output_width: int | None = None
+    output_height: int | None = None
+    """The written picture's size when ``max_size`` / ``max_megapixels`` scaled it down
+    (``width`` / ``height`` and the detections stay those of the input)."""
     orientation: int | None = None
     frames: int | None = None
     reencoded: bool = False
@@ -67,6 +71,8 @@ class FileResult:
         self.format = outcome.format
         self.output_format = outcome.output_format
         self.width, self.height = outcome.width, outcome.height
+        if outcome.output_size is not None:
+            self.output_width, self.output_height = outcome.output_size
         self.orientation = outcome.orientation
         self.frames = outcome.frames
         self.detections = [
@@ -86,6 +92,7 @@ class FileResult:
         video = outcome.result
         self.output_format = output_container
         self.width, self.height, self.frames = video.width, video.height, video.frames
+        self.output_width, self.output_height = video.output_width, video.output_height
         self.reencoded = True
         self.video = video.manifest_fields()
         self.detections = [

@@ -35,6 +35,7 @@ def residual_boxes(
     *,
     previous: Path | None = None,
     recheck: set[int] | None = None,
+    source_size: tuple[int, int] | None = None,
 ) -> tuple[dict[int, NDArray[np.float32]], int]:
     """``({frame index: boxes (N, 4) in stored pixels}, frames checked)`` for the video at
     ``path``: where ``check.detect`` (on the frame as displayed, converted to RGB as the
@@ -42,7 +43,9 @@ def residual_boxes(
 
     With ``previous`` (an earlier output of the same video whose frames were all checked and
     found clean except those in ``recheck``), a frame that decodes to exactly the pixels of
-    the same frame there is known clean and is not detected again."""
+    the same frame there is known clean and is not detected again. With ``source_size`` (the
+    input's stored width and height, when the output was scaled down), boxes are returned
+    in the input's pixels."""
     found: dict[int, NDArray[np.float32]] = {}
     checked = 0
     recheck = recheck or set()
@@ -61,7 +64,11 @@ def residual_boxes(
                 display = np.ascontiguousarray(transform.to_display(to_rgb(frame, tags)))
                 boxes = np.asarray(check.detect(display).boxes, np.float32).reshape(-1, 4)
                 if len(boxes):
-                    found[index] = transform.boxes_to_stored(boxes, frame.width, frame.height)
+                    stored = transform.boxes_to_stored(boxes, frame.width, frame.height)
+                    if source_size is not None:
+                        sx, sy = source_size[0] / frame.width, source_size[1] / frame.height
+                        stored = stored * np.array([sx, sy, sx, sy], np.float32)
+                    found[index] = stored
     except av.error.FFmpegError as exc:
         raise FastRedactError(f"cannot read back the written video: {exc}") from None
     return found, checked

@@ -53,25 +53,39 @@ def to_rgb(frame: av.VideoFrame, tags: ColourTags) -> NDArray[np.uint8]:
 
 
 def from_rgb(
-    rgb: NDArray[np.uint8], like: av.VideoFrame, pix_fmt: str, tags: ColourTags
+    rgb: NDArray[np.uint8],
+    like: av.VideoFrame,
+    pix_fmt: str,
+    tags: ColourTags,
+    size: tuple[int, int] | None = None,
 ) -> av.VideoFrame:
-    """An encoder-ready frame from ``rgb``, with ``like``'s timing and the source colours."""
+    """An encoder-ready frame from ``rgb``, with ``like``'s timing and the source colours,
+    scaled to ``size`` (width, height; area filter) when given."""
     frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
     out = frame.reformat(
+        width=size[0] if size else None,
+        height=size[1] if size else None,
         format=pix_fmt,
         dst_colorspace=tags.colorspace,
         dst_color_range=tags.color_range,
+        interpolation="AREA" if size else None,
     )
     _copy_timing(like, out)
     tags.apply(out)
     return out
 
 
-def to_encoder_format(frame: av.VideoFrame, pix_fmt: str, tags: ColourTags) -> av.VideoFrame:
-    """``frame`` in the encoder's pixel format (itself when it already is)."""
-    if frame.format.name == pix_fmt:
+def to_encoder_format(
+    frame: av.VideoFrame, pix_fmt: str, tags: ColourTags, size: tuple[int, int] | None = None
+) -> av.VideoFrame:
+    """``frame`` in the encoder's pixel format (itself when it already is), scaled to
+    ``size`` (width, height; area filter) when given."""
+    if frame.format.name == pix_fmt and size is None:
         return frame
     out = frame.reformat(
+        width=size[0] if size else None,
+        height=size[1] if size else None,
+        interpolation="AREA" if size else None,
         format=pix_fmt,
         src_colorspace=tags.colorspace,
         dst_colorspace=tags.colorspace,

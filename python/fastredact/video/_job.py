@@ -124,6 +124,10 @@ class VideoResult:
     tracks: int = 0
     width: int = 0
     height: int = 0
+    """The input's stored size (the detections' pixels)."""
+    output_width: int | None = None
+    output_height: int | None = None
+    """The written size, when ``max_size`` / ``max_megapixels`` scaled the video down."""
     duration_s: float = 0.0
     codec: str = ""
     pix_fmt: str = ""
@@ -152,6 +156,11 @@ class VideoResult:
             "frames_checked": self.frames_checked,
             "width": self.width,
             "height": self.height,
+            **(
+                {"output_width": self.output_width, "output_height": self.output_height}
+                if self.output_width is not None
+                else {}
+            ),
             "duration_s": round(self.duration_s, 6),
             "codec": self.codec,
             "pix_fmt": self.pix_fmt,
@@ -211,6 +220,8 @@ class VideoJob:
         self.pending: deque[av.VideoFrame] = deque()
         self.transform = DisplayTransform()
         self.tags: ColourTags | None = None
+        self.out_size: tuple[int, int] | None = None
+        """(width, height) the output is scaled to (publishing copies), else ``None``."""
         self.pix_fmt = options.pix_fmt
         self.last_pts: int | None = None
         self.first_pts: int | None = None
@@ -364,7 +375,10 @@ class VideoJob:
         """Create the output container and its streams from the first decoded frame."""
         self.transform = DisplayTransform.from_side_data(_display_matrix(first))
         self.tags = ColourTags.of(first)
-        odd = first.width % 2 or first.height % 2
+        self.out_size = self.options.output_size(first.width, first.height)
+        self.result.width, self.result.height = first.width, first.height
+        width, height = self.out_size or (first.width, first.height)
+        odd = width % 2 or height % 2
         if odd and self.pix_fmt in ("yuv420p", "yuvj420p", "nv12"):
             self.pix_fmt = "yuv444p"  # 4:2:0 needs even sizes; never crop or pad
         out = open_output(self.tmp, self.output_format)
@@ -391,7 +405,7 @@ class VideoJob:
             raise UnsupportedFormat(f"cannot encode with {codec!r}: {exc}") from None
         if stream.codec_context.codec.canonical_name not in _storable(out):
             raise UnsupportedFormat(f"{self.output_format} cannot hold {codec!r} video")
-        stream.width, stream.height = first.width, first.height
+        stream.width, stream.height = self.out_size or (first.width, first.height)
         stream.pix_fmt = self.pix_fmt
         if src.time_base is None:
             raise CorruptInput("the video stream has no time base")
@@ -439,11 +453,11 @@ class VideoJob:
             with self.timer("redact_s"):
                 self.redact_frame(rgb, boxes, extended)
             with self.timer("convert_s"):
-                out_frame = from_rgb(rgb, frame, self.pix_fmt, self.tags)
+                out_frame = from_rgb(rgb, frame, self.pix_fmt, self.tags, self.out_size)
             self.result.frames_redacted += 1
             self.result.frames_with_guesses += int(extended.any())
         else:
-            out_frame = to_encoder_format(frame, self.pix_fmt, self.tags)
+            out_frame = to_encoder_format(frame, self.pix_fmt, self.tags, self.out_size)
         if fb.detected:
             self.result.frames_with_detections += 1
         with self.timer("encode_s"):
@@ -477,7 +491,8 @@ class VideoJob:
         r = self.result
         r.tracks = self.coverage.tracks_started
         ctx = self.out_video.codec_context
-        r.width, r.height = ctx.width, ctx.height
+        if self.out_size is not None:
+            r.output_width, r.output_height = ctx.width, ctx.height
         r.codec = ctx.name
         r.pix_fmt = self.pix_fmt
         if self.first_pts is not None and video.time_base is not None:

@@ -58,6 +58,16 @@ class VideoOptions:
     list_boxes: bool = False
     """Keep every detected frame's boxes in :attr:`VideoResult.detected` (the manifest
     lists them)."""
+    max_size: int | None = None
+    max_megapixels: float | None = None
+    """Publishing copies: the output is scaled down (area filter, even sizes) to these limits
+    after the frames were hidden at full size."""
+
+    def output_size(self, width: int, height: int) -> tuple[int, int] | None:
+        """The encoded size of a ``width`` x ``height`` video, or ``None`` when unscaled."""
+        from fastredact.options import scaled_size
+
+        return scaled_size(width, height, self.max_size, self.max_megapixels, even=True)
 
     def __post_init__(self) -> None:
         if self.audio not in choices(AudioPolicy):
