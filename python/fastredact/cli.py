@@ -16,14 +16,25 @@ from fastredact import __version__
 from fastredact.commands import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
 from fastredact.commands import eval as eval_command
 from fastredact.commands import models as models_command
+from fastredact.commands import profiles as profiles_command
 from fastredact.commands import redact as redact_command
+from fastredact.commands import retention as retention_command
+from fastredact.commands import seal as seal_command
 from fastredact.commands import strip as strip_command
 from fastredact.errors import FastRedactError
 
 __all__ = ["EXIT_OK", "EXIT_SOME_FAILED", "EXIT_USAGE", "build_parser", "main"]
 
 # Subcommand modules, in the order `--help` lists them (see fastredact/commands/__init__.py).
-COMMANDS: tuple[ModuleType, ...] = (redact_command, strip_command, eval_command, models_command)
+COMMANDS: tuple[ModuleType, ...] = (
+    redact_command,
+    strip_command,
+    eval_command,
+    profiles_command,
+    seal_command,
+    retention_command,
+    models_command,
+)
 
 DESCRIPTION = """\
 Anonymize photos and videos before they are shared or used to train models:
