@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import MISSING, Field, fields
 from pathlib import Path
 from typing import Any, get_args, get_type_hints
 
 from fastredact.commands import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
 from fastredact.commands._progress import FrameBar
+from fastredact.errors import FastRedactError
 from fastredact.options import OPTION_GROUPS, RUN, Flag, RedactOptions, choices
 from fastredact.run import (
     FileResult,
@@ -94,6 +95,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="write original path -> output path to FILE (mode 0600)",
     )
     run.add_argument(
+        "--annotations",
+        type=Path,
+        metavar="FILE_OR_DIR",
+        help="labels of the inputs (a COCO .json, a YOLO folder, a folder of Pascal VOC .xml) "
+        "to rewrite for the outputs: names mapped, boxes scaled and turned like the pictures, "
+        "each with the fraction of its area that was hidden; COCO goes into OUTDIR under its "
+        "own name, YOLO and VOC files beside each output photo",
+    )
+    run.add_argument(
         "--resume",
         action="store_true",
         help="skip inputs the manifest records as done with the same settings whose output "
@@ -166,30 +176,73 @@ def run_redact(args: argparse.Namespace) -> int:
     try:
         _check_paths(inputs, args)
         options = options_from(args)
+        if args.annotations is not None:
+            _check_annotations(args)
         if args.mapping and not options.allow_mapping:
             raise ValueError(
                 f"profile {options.profile} refuses --mapping: a table of original paths "
                 "beside published copies can re-identify them by file name"
             )
-    except ValueError as exc:
+    except (ValueError, FastRedactError) as exc:
         print(f"fastredact redact: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.dry_run:
         return _dry_run(args, options)
     redactor = Redactor(options)  # a model that cannot load stops here, before any output
     frames = FrameBar() if not args.no_progress else None
-    return _report(
-        redactor.redact_paths(
-            args.inputs,
-            args.output,
-            manifest=args.manifest,
-            mapping=args.mapping,
-            resume=args.resume,
-            frame_progress=frames,
-        ),
-        progress=not args.no_progress,
-        frames=frames,
+    kept: list[FileResult] = []
+    results = redactor.redact_paths(
+        args.inputs,
+        args.output,
+        manifest=args.manifest,
+        mapping=args.mapping,
+        resume=args.resume,
+        frame_progress=frames,
     )
+    if args.annotations is not None:
+        results = _kept(results, kept)
+    code = _report(results, progress=not args.no_progress, frames=frames)
+    if args.annotations is None:
+        return code
+    return _carry(args, options, kept, code)
+
+
+def _check_annotations(args: argparse.Namespace) -> None:
+    from fastredact.annotations import annotation_layout
+
+    if args.resume:
+        raise ValueError(
+            "--annotations cannot be used with --resume: the rewritten labels would miss "
+            "the inputs an earlier run did"
+        )
+    annotation_layout(args.annotations)
+
+
+def _kept(results: Iterable[FileResult], kept: list[FileResult]) -> Iterator[FileResult]:
+    for result in results:
+        kept.append(result)
+        yield result
+
+
+def _carry(
+    args: argparse.Namespace, options: RedactOptions, kept: list[FileResult], code: int
+) -> int:
+    from fastredact.annotations import carry_annotations
+
+    try:
+        report = carry_annotations(
+            args.annotations,
+            kept,
+            Path(args.output),
+            orientation=options.orientation,
+            shape=options.shape,
+            mask_scale=options.mask_scale,
+        )
+    except FastRedactError as exc:
+        print(f"fastredact redact: error: annotations: {exc}", file=sys.stderr)
+        return EXIT_SOME_FAILED
+    print(report.summary(), file=sys.stderr)
+    return code
 
 
 def _check_paths(inputs: list[Path], args: argparse.Namespace) -> None:
