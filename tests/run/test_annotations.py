@@ -29,7 +29,7 @@ def _redact(*args: str) -> int:
 def _pixel_fraction(box: list[float], hidden: list[list[float]], scale: float) -> float:
     """The hidden share of ``box`` counted pixel by pixel (pixel centres inside an ellipse
     of a hidden box grown ``scale`` times): the reference for the rewriter's grid."""
-    x0, y0, x1, y1 = (int(round(v)) for v in box)
+    x0, y0, x1, y1 = (round(v) for v in box)
     if x1 <= x0 or y1 <= y0:
         return 0.0
     ys, xs = np.mgrid[y0:y1, x0:x1] + 0.5
