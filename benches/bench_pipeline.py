@@ -245,6 +245,7 @@ ROWS = {
     "fastredact, defaults": [],
     "fastredact --no-plates": ["--no-plates"],
     "fastredact --workers 1 --threads 1": ["--workers", "1", "--threads", "1"],
+    "fastredact --profile publish": ["--profile", "publish"],
 }
 
 
