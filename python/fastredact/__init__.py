@@ -32,6 +32,7 @@ from fastredact.errors import (
     ModelNotFound,
     OutputCollision,
     OutputUnwritable,
+    RayPlanError,
     ResidualDetection,
     UnsupportedFormat,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "MultiDetector",
     "OutputCollision",
     "OutputUnwritable",
+    "RayPlanError",
     "RedactOptions",
     "Redactor",
     "Region",

@@ -15,6 +15,7 @@ from types import ModuleType
 from fastredact import __version__
 from fastredact.commands import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
 from fastredact.commands import eval as eval_command
+from fastredact.commands import manifest as manifest_command
 from fastredact.commands import models as models_command
 from fastredact.commands import profiles as profiles_command
 from fastredact.commands import redact as redact_command
@@ -33,6 +34,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     profiles_command,
     seal_command,
     retention_command,
+    manifest_command,
     models_command,
 )
 

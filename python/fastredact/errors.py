@@ -20,6 +20,7 @@ __all__ = [
     "ModelNotFound",
     "OutputCollision",
     "OutputUnwritable",
+    "RayPlanError",
     "ResidualDetection",
     "UnsupportedFormat",
     "error_kind",
@@ -74,14 +75,19 @@ class ResidualDetection(FastRedactError):
 
 
 class LabelError(FastRedactError):
-    """Ground-truth labels given to ``fastredact eval truth`` cannot be read or make no
-    sense (a broken file, a box outside its image, an image the labels do not know); the
-    message names the file and the cause."""
+    """Labels given to ``fastredact eval truth`` or ``redact --annotations`` cannot be read
+    or make no sense (a broken file, a box outside its image, an image the labels do not
+    know); the message names the file and the cause."""
 
 
 class MissingExtra(FastRedactError):
     """An optional feature needs packages that are not installed; the message names the
     extra that installs them (``pip install 'fastredact[reid]'``)."""
+
+
+class RayPlanError(FastRedactError):
+    """A Ray run cannot work as planned: its actors would hold every CPU (the job would
+    hang), or Ray cannot be reached."""
 
 
 class InternalError(FastRedactError):

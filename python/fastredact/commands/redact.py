@@ -95,6 +95,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="write original path -> output path to FILE (mode 0600)",
     )
     run.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this machine's worker pool (default); ray: a Ray cluster (pip install "
+        "'fastredact[ray]'): the same outputs, with --manifest a folder of parquet parts "
+        "(`fastredact manifest cat` prints it as JSON Lines), resumed with --resume",
+    )
+    run.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="the Ray cluster to join (default: a new local one; 'auto' for the one this "
+        "machine belongs to)",
+    )
+    run.add_argument(
         "--annotations",
         type=Path,
         metavar="FILE_OR_DIR",
@@ -188,6 +202,8 @@ def run_redact(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.dry_run:
         return _dry_run(args, options)
+    if args.engine == "ray":
+        return _ray(args, options)
     redactor = Redactor(options)  # a model that cannot load stops here, before any output
     frames = FrameBar() if not args.no_progress else None
     kept: list[FileResult] = []
@@ -205,6 +221,42 @@ def run_redact(args: argparse.Namespace) -> int:
     if args.annotations is None:
         return code
     return _carry(args, options, kept, code)
+
+
+def _ray(args: argparse.Namespace, options: RedactOptions) -> int:
+    """``--engine ray``: the same run on Ray Data (see :mod:`fastredact.ray`)."""
+    for flag, given in (("--mapping", args.mapping), ("--annotations", args.annotations)):
+        if given:
+            print(f"fastredact redact: error: {flag} is not available with --engine ray",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_USAGE
+    if not args.manifest:
+        print("fastredact redact: error: --engine ray needs --manifest (a folder)",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
+    try:
+        from fastredact.ray import redact_files
+    except ImportError:
+        print("fastredact redact: error: --engine ray needs Ray: pip install 'fastredact[ray]'",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
+    started = time.perf_counter()
+    try:
+        run = redact_files(args.inputs, args.output, args.manifest, options,
+                           resume=args.resume, address=args.ray_address,
+                           progress=not args.no_progress)  # fmt: skip
+    except (FastRedactError, ValueError) as exc:
+        print(f"fastredact redact: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for path in run.crashed:
+        print(f"fastredact: {printable(path)}: the worker process died on it", file=sys.stderr)
+    print(
+        f"{run.ok} ok, {run.skipped} skipped, {run.failed} failed"
+        + (f", {run.done_before} already done" if run.done_before else "")
+        + f" on Ray in {time.perf_counter() - started:.1f} s; rows in {args.manifest}",
+        file=sys.stderr,
+    )
+    return EXIT_SOME_FAILED if run.failed else EXIT_OK
 
 
 def _check_annotations(args: argparse.Namespace) -> None:
