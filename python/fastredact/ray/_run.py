@@ -67,7 +67,6 @@ def redact_files(
     cpus_per_actor: float = 1.0,
     io_cpus: float = 0.5,
     commit_every: int = 64,
-    max_restarts: int = 1,
     address: str | None = None,
     progress: bool = False,
     fail_on: str = "",
@@ -101,7 +100,7 @@ def redact_files(
         check_plan(actors, cpus_per_actor, io_cpus, cluster)
         return _run(inputs, Path(output_dir), ManifestFolder(Path(manifest_dir)), options,
                     detectors, resume=resume, actors=actors, cpus_per_actor=cpus_per_actor,
-                    io_cpus=io_cpus, commit_every=commit_every, max_restarts=max_restarts,
+                    io_cpus=io_cpus, commit_every=commit_every,
                     progress=progress, fail_on=fail_on)  # fmt: skip
     finally:
         if started_ray:
@@ -110,7 +109,7 @@ def redact_files(
 
 def _run(inputs: Iterable[str | Path], out_root: Path, folder: ManifestFolder,
          options: RedactOptions, detectors: Any, *, resume: bool, actors: int,
-         cpus_per_actor: float, io_cpus: float, commit_every: int, max_restarts: int,
+         cpus_per_actor: float, io_cpus: float, commit_every: int,
          progress: bool, fail_on: str) -> RayRun:  # fmt: skip
 
     _make_output_folder(out_root)
@@ -131,16 +130,34 @@ def _run(inputs: Iterable[str | Path], out_root: Path, folder: ManifestFolder,
     if todo:
         constructor = {"options": asdict(options), "out_root": str(out_root),
                        "run": summary.run_id, "fail_on": fail_on}  # fmt: skip
-        shape = (actors, cpus_per_actor, io_cpus, commit_every, max_restarts, progress)
-        _pipeline(todo, folder, constructor, *shape)
-        # An actor that dies takes the inputs queued on it down too: each input still
-        # without a row is tried again alone; one that has none after that crashed its
-        # worker every time.
-        for task in _without_row(todo, folder, summary.run_id):
-            _pipeline([task], folder, constructor, 1, cpus_per_actor, io_cpus, 1,
-                      max_restarts, progress)  # fmt: skip
-    _count_and_close(todo, folder, fingerprint, summary, max_restarts)
+        shape = (actors, cpus_per_actor, io_cpus, commit_every, progress)
+        crashed = _until_done(todo, folder, summary.run_id, constructor, shape)
+        summary.crashed = [display(Path(t.relative)) for t in crashed]
+    _count_and_close(todo, folder, fingerprint, summary)
     return summary
+
+
+def _until_done(todo: list[Task], folder: ManifestFolder, run_id: str,
+                constructor: dict[str, Any], shape: tuple[Any, ...]) -> list[Task]:  # fmt: skip
+    """Run passes until every input of ``todo`` has a row; return those that crashed their
+    worker. An actor that dies (a crashing input) is not restarted in place — Ray's restart
+    of a Data actor can hang (ray-project/ray#53727) — so its pool stops and the inputs left
+    go into a new pass. A pass that commits nothing has its first input tried alone: it
+    either gets its row or is the crashing one. Every loop commits a row or sets one input
+    aside, so it ends."""
+    crashed: list[Task] = []
+    missing = _without_row(todo, folder, run_id)
+    while missing:
+        before = len(missing)
+        _pipeline(missing, folder, constructor, *shape)
+        missing = _without_row(missing, folder, run_id)
+        if missing and len(missing) == before:
+            first, rest = missing[0], missing[1:]
+            _pipeline([first], folder, constructor, 1, *shape[1:])
+            if _without_row([first], folder, run_id):
+                crashed.append(first)
+            missing = _without_row(rest, folder, run_id)
+    return crashed
 
 
 def _without_row(todo: list[Task], folder: ManifestFolder, run_id: str) -> list[Task]:
@@ -150,31 +167,31 @@ def _without_row(todo: list[Task], folder: ManifestFolder, run_id: str) -> list[
 
 def _pipeline(todo: list[Task], folder: ManifestFolder, constructor: dict[str, Any],
               actors: int, cpus_per_actor: float, io_cpus: float, commit_every: int,
-              max_restarts: int, progress: bool) -> None:  # fmt: skip
+              progress: bool) -> None:  # fmt: skip
     """One Ray Data pass: ``todo`` through the actor pool, rows committed as parquet parts
     of ``commit_every`` rows (a crashing input loses its own block only)."""
     import ray
 
     logging.getLogger("ray.data").setLevel(logging.WARNING)  # no INFO lines per dataset
     with warnings.catch_warnings():
-        # Ray Data warns about its own settings, and about the remote arguments that cap
-        # actor restarts, which Ray 2.64 drops (the extra pins ray below it): without the
-        # cap a crashing input restarts actors forever.
+        # Ray Data warns about its own settings, and about the remote arguments that turn
+        # actor restarts off, which Ray 2.64 drops (the extra pins ray below it): restarted,
+        # a crashing input restarts actors forever, or the restart hangs.
         warnings.simplefilter("ignore", DeprecationWarning)
         context = ray.data.DataContext.get_current()
         context.max_errored_blocks = len(todo)  # a crashing input loses its own block
         context.enable_progress_bars = progress
         rows = [t.as_row() for t in todo]
         dataset = ray.data.from_items(rows, override_num_blocks=len(todo))
-        dataset = _mapped(dataset, actors, cpus_per_actor, max_restarts, constructor)
+        dataset = _mapped(dataset, actors, cpus_per_actor, constructor)
         dataset.write_parquet(str(folder.rows_folder), min_rows_per_file=commit_every,
                               ray_remote_args={"num_cpus": io_cpus})  # fmt: skip
 
 
-def _mapped(dataset: Any, actors: int, cpus_per_actor: float, max_restarts: int,
+def _mapped(dataset: Any, actors: int, cpus_per_actor: float,
             constructor: dict[str, Any]) -> Any:  # fmt: skip
     """The dataset through a pool of ``actors`` :class:`RedactActor` actors, one input per
-    call (a crashing input loses its own block), restarts capped."""
+    call, never restarted (see :func:`_until_done`)."""
     import ray
 
     return dataset.map_batches(
@@ -183,8 +200,8 @@ def _mapped(dataset: Any, actors: int, cpus_per_actor: float, max_restarts: int,
         compute=ray.data.ActorPoolStrategy(size=actors),
         num_cpus=cpus_per_actor,
         fn_constructor_kwargs=constructor,
-        max_restarts=max_restarts,
-        max_task_retries=max_restarts,
+        max_restarts=0,
+        max_task_retries=0,
     )
 
 
@@ -225,7 +242,7 @@ def _sha256(source: str) -> str:
 
 
 def _count_and_close(todo: list[Task], folder: ManifestFolder, fingerprint: str,
-                     summary: RayRun, max_restarts: int) -> None:  # fmt: skip
+                     summary: RayRun) -> None:  # fmt: skip
     """Count this run's rows; an input without one crashed its worker every time it was
     tried: it becomes a failed row (the crash is the input's, not the job's)."""
     planned = {display(Path(t.relative)) for t in todo}
@@ -244,10 +261,9 @@ def _count_and_close(todo: list[Task], folder: ManifestFolder, fingerprint: str,
             continue
         result = FileResult(path=path, status="failed")
         result.fail(InternalError(
-            f"the worker process died on this input {max_restarts + 1} time(s); "
+            "the worker process died on this input (in a pass with others, then alone); "
             "nothing written"))  # fmt: skip
         crashed.append(_driver_row(result, fingerprint, summary.run_id))
-        summary.crashed.append(path)
     folder.write_rows(crashed)
     summary.failed += len(crashed)
 
