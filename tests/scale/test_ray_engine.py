@@ -202,3 +202,14 @@ def test_the_cluster_example_script_runs(cluster: str, shared_data: Path, tmp_pa
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("1 ok, 0 skipped, 0 failed")
     assert (tmp_path / "out" / "obama.jpeg").is_file()  # a file:// URI, listed by pyarrow.fs
+
+
+def test_a_detector_that_cannot_load_stops_before_anything_is_written(
+    cluster: str, tmp_path: Path
+) -> None:
+    from fastredact import ModelNotFound
+
+    options = RedactOptions(face_model=str(tmp_path / "missing.onnx"))
+    with pytest.raises(ModelNotFound):
+        redact_files([tmp_path], tmp_path / "out", tmp_path / "m", options)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "m").exists()
