@@ -32,12 +32,8 @@ def rewrite_coco(
     out_images = []
     for image in images:
         name = str(image.get("file_name", ""))
-        outcome = outcomes.find(name)
+        outcome = outcomes.labelled(name, report)
         if outcome is None:
-            if outcomes.failed_input(name):
-                report.dropped_failed += 1
-            else:
-                report.dropped_not_in_run += 1
             continue
         frame = outcome.label_frame(declared_size(image))
         if frame is None:

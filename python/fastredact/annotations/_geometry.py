@@ -13,20 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from fastredact.photo._orientation import ORIENTATION_OPS
+
 __all__ = ["HIDDEN_SAMPLES", "PointMap", "hidden_fraction", "orientation_map"]
 
-# (flip left-right, transpose, quarter turns counter-clockwise), applied in that order: the
-# same table the photo decoder applies to pixels (fastredact.photo._orientation).
-_OPS: dict[int, tuple[bool, bool, int]] = {
-    1: (False, False, 0),
-    2: (True, False, 0),
-    3: (False, False, 2),
-    4: (True, False, 2),
-    5: (False, True, 0),
-    6: (False, False, 3),
-    7: (False, True, 2),
-    8: (False, False, 1),
-}
+_OPS = ORIENTATION_OPS
+"""Each EXIF orientation as (flip left-right, transpose, quarter turns counter-clockwise):
+the table the photo decoder turns pixels with."""
 
 HIDDEN_SAMPLES = 48
 """A labelled box's hidden fraction is measured on at most this many points per side."""

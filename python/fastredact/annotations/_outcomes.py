@@ -115,6 +115,18 @@ class Outcomes:
             or (self.by_name.get(PurePosixPath(key).stem))
         )
 
+    def labelled(self, key: str, report: Any) -> ImageOutcome | None:
+        """The photo labels call ``key``, or ``None`` after counting in ``report`` (a
+        :class:`~fastredact.annotations._report.CarryReport`) why its labels are dropped:
+        its input failed, or the run did not have it."""
+        outcome = self.find(key)
+        if outcome is None:
+            if self.failed_input(key):
+                report.dropped_failed += 1
+            else:
+                report.dropped_not_in_run += 1
+        return outcome
+
     def failed_input(self, key: str) -> bool:
         p = PurePosixPath(key)
         return key in self.failed or p.name in self.failed_names or p.stem in self.failed_names

@@ -28,12 +28,8 @@ def rewrite_voc(
             raise LabelError(f"{xml_path}: not XML ({exc})") from None
         root = tree.getroot()
         name = (root.findtext("filename") or "").strip() or xml_path.stem
-        outcome = outcomes.find(name)
+        outcome = outcomes.labelled(name, report)
         if outcome is None:
-            if outcomes.failed_input(name):
-                report.dropped_failed += 1
-            else:
-                report.dropped_not_in_run += 1
             continue
         size = root.find("size")
         declared = None

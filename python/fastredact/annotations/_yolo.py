@@ -31,12 +31,8 @@ def rewrite_yolo(
         if txt.name == "classes.txt":
             continue
         relative = txt.relative_to(labels).with_suffix("").as_posix()
-        outcome = outcomes.find(relative)
+        outcome = outcomes.labelled(relative, report)
         if outcome is None:
-            if outcomes.failed_input(relative):
-                report.dropped_failed += 1
-            else:
-                report.dropped_not_in_run += 1
             continue
         try:
             lines = [line for line in txt.read_text(encoding="utf-8").splitlines() if line.strip()]

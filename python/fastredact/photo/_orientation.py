@@ -9,7 +9,13 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-__all__ = ["apply_orientation", "exif_orientation", "pillow_transpose", "undo_orientation"]
+__all__ = [
+    "ORIENTATION_OPS",
+    "apply_orientation",
+    "exif_orientation",
+    "pillow_transpose",
+    "undo_orientation",
+]
 
 _Pixel = TypeVar("_Pixel", bound=np.generic)
 
@@ -24,7 +30,7 @@ def exif_orientation(im: Image.Image) -> int:
 
 
 # Each EXIF orientation as (transpose, then rotate k quarter turns counter-clockwise).
-_ORIENTATION_OPS: dict[int, tuple[bool, bool, int]] = {
+ORIENTATION_OPS: dict[int, tuple[bool, bool, int]] = {
     # orientation: (flip left-right, transpose, rot90 count) applied in that order
     1: (False, False, 0),
     2: (True, False, 0),
@@ -39,7 +45,7 @@ _ORIENTATION_OPS: dict[int, tuple[bool, bool, int]] = {
 
 def apply_orientation(pixels: NDArray[_Pixel], orientation: int) -> NDArray[_Pixel]:
     """Turn stored pixels into display pixels for an EXIF ``orientation`` (1–8)."""
-    flip, transpose, turns = _ORIENTATION_OPS.get(orientation, (False, False, 0))
+    flip, transpose, turns = ORIENTATION_OPS.get(orientation, (False, False, 0))
     out = pixels
     if flip:
         out = out[:, ::-1]
@@ -52,7 +58,7 @@ def apply_orientation(pixels: NDArray[_Pixel], orientation: int) -> NDArray[_Pix
 
 def undo_orientation(pixels: NDArray[_Pixel], orientation: int) -> NDArray[_Pixel]:
     """Inverse of :func:`apply_orientation`: display pixels back to stored pixels."""
-    flip, transpose, turns = _ORIENTATION_OPS.get(orientation, (False, False, 0))
+    flip, transpose, turns = ORIENTATION_OPS.get(orientation, (False, False, 0))
     out = pixels
     if turns:
         out = np.rot90(out, -turns)

@@ -18,7 +18,7 @@ from fastredact.options import RedactOptions
 from fastredact.ray._actor import RedactActor
 from fastredact.ray._parts import ManifestFolder
 from fastredact.ray._plan import Task, plan_inputs
-from fastredact.run._batch import _make_output_folder, _profile_record
+from fastredact.run._batch import make_output_folder, profile_record
 from fastredact.run._inputs import display
 from fastredact.run._manifest import run_policy, run_record
 from fastredact.run._results import FileResult
@@ -112,7 +112,7 @@ def _run(inputs: Iterable[str | Path], out_root: Path, folder: ManifestFolder,
          cpus_per_actor: float, io_cpus: float, commit_every: int,
          progress: bool, fail_on: str) -> RayRun:  # fmt: skip
 
-    _make_output_folder(out_root)
+    make_output_folder(out_root)
     folder.create()
     fingerprint = options.fingerprint()
     plan = plan_inputs([str(i) for i in inputs], out_root, options)
@@ -122,7 +122,7 @@ def _run(inputs: Iterable[str | Path], out_root: Path, folder: ManifestFolder,
         todo = _not_done(todo, folder, fingerprint, out_root, summary)
     record = run_record(fingerprint, options.output_settings(), detectors.describe(),
                         detectors.thresholds,
-                        run_policy(_profile_record(options), options.retention_days))  # fmt: skip
+                        run_policy(profile_record(options), options.retention_days))  # fmt: skip
     record.update(run_id=summary.run_id, engine="ray", actors=actors)
     folder.write_record(record)
     folder.write_rows(_driver_row(r, fingerprint, summary.run_id) for r in plan.failed)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from fastredact.detect import DetectorSet
     from fastredact.options import RedactOptions
 
-__all__ = ["listed_inputs", "run_batch"]
+__all__ = ["listed_inputs", "make_output_folder", "profile_record", "run_batch"]
 
 PathLike = str | os.PathLike[str]
 
@@ -81,7 +81,7 @@ def run_batch(
             "beside published copies can re-identify them by file name"
         )
     out_root = Path(outdir)
-    _make_output_folder(out_root)
+    make_output_folder(out_root)
     names = OutputNames(fold_case=folds_case(out_root))
     fingerprint = options.fingerprint()
     done = read_done(Path(manifest), fingerprint) if (resume and manifest) else DoneInputs()
@@ -100,7 +100,7 @@ def run_batch(
                 settings,
                 detectors.describe(),
                 detectors.thresholds,
-                run_policy(_profile_record(options), options.retention_days),
+                run_policy(profile_record(options), options.retention_days),
             )
             manifest_writer.write(record)
         run = _Run(options, detectors, out_root, names, done, frame_progress)
@@ -163,7 +163,7 @@ def _output_exists(item: InputFile, run: _Run) -> bool:
     return (run.out_root / expected_output(item.relative, run.options.format)).is_file()
 
 
-def _make_output_folder(out_root: Path) -> None:
+def make_output_folder(out_root: Path) -> None:
     try:
         out_root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -182,7 +182,7 @@ def _reserve(names: OutputNames, out_root: Path, path: Path) -> None:
     names.claim(relative, out_root, relative)
 
 
-def _profile_record(options: RedactOptions) -> dict[str, Any] | None:
+def profile_record(options: RedactOptions) -> dict[str, Any] | None:
     """The profile the options came from, as the run record names it (its file re-read:
     name, source, SHA-256, mapping rule and retention)."""
     if options.profile is None:
