@@ -216,14 +216,36 @@ def test_baked_boxes_land_on_the_labelled_pixels(
     assert np.abs(picture[ring] - 128).max() < 40  # and nothing red outside it
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("nothing", None, "not a COCO .json file"),
+        ("broken.json", '{"images": [', "not a COCO file"),
+        (
+            "boxless.json",
+            '{"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": '
+            '[{"image_id": 1, "bbox": [1, 2]}]}',
+            "not a COCO file",
+        ),
+        ("voc", "<annotation><filename>a.jpg", "not XML"),
+        ("yolo", "0 0.5 0.5 0.1", "expected class cx cy w h"),
+    ],
+)
 def test_bad_annotations_are_one_line_before_anything_runs(
-    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    empty = tmp_path / "nothing"
-    empty.mkdir()
+    name: str, text: str | None, message: str, shared_data: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    source = tmp_path / name
+    if text is None:
+        source.mkdir()
+    elif name.endswith(".json"):
+        source.write_text(text)
+    else:
+        source.mkdir()
+        (source / ("a.xml" if name == "voc" else "a.txt")).write_text(text)
     out = tmp_path / "out"
     code = _redact(str(shared_data / "coco8" / "images"), "-o", str(out), "--annotations",
-                   str(empty))  # fmt: skip
+                   str(source))  # fmt: skip
     assert code == 2 and not out.exists()
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "not a COCO .json file" in err[0]
+    assert len(err) == 1 and message in err[0]

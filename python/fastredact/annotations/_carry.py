@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,10 @@ from fastredact.annotations._coco import rewrite_coco
 from fastredact.annotations._outcomes import Outcomes
 from fastredact.annotations._report import CarryReport
 from fastredact.annotations._voc import rewrite_voc
-from fastredact.annotations._yolo import label_folder, rewrite_yolo
+from fastredact.annotations._yolo import label_folder, rewrite_yolo, yolo_box
 from fastredact.errors import LabelError, OutputUnwritable
 
-__all__ = ["annotation_layout", "carry_annotations"]
+__all__ = ["annotation_layout", "carry_annotations", "check_annotations"]
 
 
 def annotation_layout(source: Path) -> str:
@@ -31,6 +32,41 @@ def annotation_layout(source: Path) -> str:
         f"{source}: not a COCO .json file, a folder of Pascal VOC .xml files, or a YOLO "
         "folder of .txt labels"
     )
+
+
+def check_annotations(source: Path) -> str:
+    """The layout of ``source``, after reading every label in it once: a broken file is a
+    :class:`LabelError` before the run starts, not after its outputs are written."""
+    layout = annotation_layout(source)
+    if layout == "coco":
+        try:
+            data = json.loads(source.read_text(encoding="utf-8"))
+            images, annotations = list(data["images"]), list(data["annotations"])
+            if any("file_name" not in image or "id" not in image for image in images):
+                raise KeyError("an image without file_name or id")
+            for ann in annotations:
+                if len([float(v) for v in ann["bbox"]]) != 4 or "image_id" not in ann:
+                    raise ValueError(f"annotation {ann.get('id')}: bbox needs x, y, w, h")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise LabelError(f"{source}: not a COCO file ({type(exc).__name__}: {exc})") from None
+    elif layout == "voc":
+        for xml_path in sorted(source.rglob("*.xml")):
+            try:
+                ET.parse(xml_path)
+            except ET.ParseError as exc:
+                raise LabelError(f"{xml_path}: not XML ({exc})") from None
+    else:
+        for txt in sorted(label_folder(source).rglob("*.txt")):
+            if txt.name == "classes.txt":
+                continue
+            try:
+                lines = txt.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise LabelError(f"{txt}: cannot read ({exc})") from None
+            for number, line in enumerate(lines, 1):
+                if line.strip():
+                    yolo_box(line, f"{txt}: line {number}")
+    return layout
 
 
 def carry_annotations(

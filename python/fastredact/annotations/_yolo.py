@@ -12,7 +12,7 @@ from fastredact.annotations._outcomes import Outcomes
 from fastredact.annotations._report import CarryReport
 from fastredact.errors import LabelError
 
-__all__ = ["rewrite_yolo"]
+__all__ = ["label_folder", "rewrite_yolo", "yolo_box"]
 
 
 def label_folder(folder: Path) -> Path:
@@ -40,7 +40,7 @@ def rewrite_yolo(
             raise LabelError(f"{txt}: cannot read ({exc})") from None
         fractions = []
         for number, line in enumerate(lines, 1):
-            box = _box(line, f"{txt}: line {number}")
+            box = yolo_box(line, f"{txt}: line {number}")
             x0, y0, x1, y1 = box
             w, h = outcome.width, outcome.height
             fraction = hidden_fraction((x0 * w, y0 * h, x1 * w, y1 * h), outcome.hidden,
@@ -60,7 +60,7 @@ def rewrite_yolo(
     return files
 
 
-def _box(line: str, where: str) -> tuple[float, float, float, float]:
+def yolo_box(line: str, where: str) -> tuple[float, float, float, float]:
     """The normalised bounding box of a YOLO line (a box or a polygon)."""
     try:
         values = [float(v) for v in line.split()[1:]]

@@ -260,14 +260,14 @@ def _ray(args: argparse.Namespace, options: RedactOptions) -> int:
 
 
 def _check_annotations(args: argparse.Namespace) -> None:
-    from fastredact.annotations import annotation_layout
+    from fastredact.annotations import check_annotations
 
     if args.resume:
         raise ValueError(
             "--annotations cannot be used with --resume: the rewritten labels would miss "
             "the inputs an earlier run did"
         )
-    annotation_layout(args.annotations)
+    check_annotations(args.annotations)
 
 
 def _kept(results: Iterable[FileResult], kept: list[FileResult]) -> Iterator[FileResult]:
