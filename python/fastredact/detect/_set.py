@@ -22,7 +22,7 @@ from fastredact.detect._tiling import WINDOW_CONTEXT
 if TYPE_CHECKING:
     from fastredact.options import RedactOptions
 
-__all__ = ["HIDE_THRESHOLD_FACTOR", "DetectorSet"]
+__all__ = ["HIDE_THRESHOLD_FACTOR", "DetectorSet", "as_rgb8"]
 
 HIDE_THRESHOLD_FACTOR = 0.7
 """Faces and plates scoring at least this share of the run's threshold are hidden (see
@@ -93,7 +93,7 @@ class DetectorSet:
         ``timer`` gets each detector's time as ``detect_face``, ``detect_plate``."""
         if self.detector is None:
             return Detections.empty()
-        rgb = _as_rgb8(frame)
+        rgb = as_rgb8(frame)
         if timer is None:
             return self.detector.detect(rgb)
         found = []
@@ -125,7 +125,7 @@ class DetectorSet:
         if self.detector is None or not len(boxes):
             return Detections.empty()
         context = max(WINDOW_CONTEXT, mask_scale + 1)
-        return self.detector.detect_windows(_as_rgb8(frame), np.asarray(boxes, np.float64), context)
+        return self.detector.detect_windows(as_rgb8(frame), np.asarray(boxes, np.float64), context)
 
     def describe(self) -> list[dict[str, str]]:
         return self.models
@@ -140,7 +140,8 @@ def _with_hiding_margin(model: str, arguments: dict[str, Any]) -> tuple[Any, flo
     return hiding, reported
 
 
-def _as_rgb8(frame: NDArray[np.generic]) -> NDArray[np.uint8]:
+def as_rgb8(frame: NDArray[np.generic]) -> NDArray[np.uint8]:
+    """A decoded frame (grey, RGB or RGBA; 8 or 16 bits) as the 8-bit RGB the detectors take."""
     pixels = frame
     if pixels.dtype == np.uint16:
         pixels = (cast(NDArray[np.uint16], pixels) >> 8).astype(np.uint8)

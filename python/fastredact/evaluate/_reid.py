@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from fastredact.detect._set import as_rgb8
 from fastredact.errors import FastRedactError, MissingExtra, ModelNotFound, one_line
 
 __all__ = [
@@ -423,15 +424,6 @@ def _region(
     return mask
 
 
-def _rgb8(frame: NDArray[Any]) -> NDArray[np.uint8]:
-    pixels = frame
-    if pixels.dtype == np.uint16:
-        pixels = (pixels >> 8).astype(np.uint8)
-    if pixels.ndim == 2:
-        pixels = np.repeat(pixels[:, :, None], 3, axis=2)
-    return np.ascontiguousarray(pixels[:, :, :3], dtype=np.uint8)
-
-
 def _photo_samples(
     row: Mapping[str, Any],
     original: Path,
@@ -448,7 +440,7 @@ def _photo_samples(
     samples = []
     for number, d in enumerate(faces):
         frame = int(d.get("frame", 0))
-        a, b = _rgb8(before[frame]), _rgb8(after[frame])
+        a, b = as_rgb8(before[frame]), as_rgb8(after[frame])
         if a.shape != b.shape:
             raise FastRedactError(
                 f"{row['path']}: the output is {b.shape[:2]}, the original {a.shape[:2]}"

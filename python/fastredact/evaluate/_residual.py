@@ -29,6 +29,7 @@ from fastredact.detect import (
     load_detector,
 )
 from fastredact.detect._nms import nms
+from fastredact.detect._set import as_rgb8
 from fastredact.errors import FastRedactError, one_line
 from fastredact.formats import MEDIA_SUFFIXES, SNIFF_BYTES, sniff_photo, sniff_video
 from fastredact.options import SMALL_FACE_TILE_SCALES
@@ -249,7 +250,7 @@ def _frames(
 
     decoded = decode_image(path.read_bytes())
     for index, frame in enumerate(decoded.frames):
-        yield index, _rgb8(frame), _identity
+        yield index, as_rgb8(frame), _identity
 
 
 def _video_frames(
@@ -277,15 +278,6 @@ def _video_frames(
                 return t.boxes_to_stored(boxes, w, h)
 
             yield index, rgb, to_stored
-
-
-def _rgb8(frame: NDArray[Any]) -> NDArray[np.uint8]:
-    pixels = frame
-    if pixels.dtype == np.uint16:
-        pixels = (pixels >> 8).astype(np.uint8)
-    if pixels.ndim == 2:
-        pixels = np.repeat(pixels[:, :, None], 3, axis=2)
-    return np.ascontiguousarray(pixels[:, :, :3], dtype=np.uint8)
 
 
 def _save_crop(folder: Path, residual: Residual, rgb: NDArray[np.uint8], number: int) -> None:
