@@ -6,6 +6,7 @@ found, so the output passes the same detectors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -58,29 +59,41 @@ def hide_verified(
     timer: StageTimer | None = None,
     *,
     found_mask_scale: float = VERIFY_MASK_SCALE,
+    added: Detections | None = None,
+    keep: Callable[[Detections], NDArray[np.bool_]] | None = None,
 ) -> Detections:
     """Hide ``found``, then look again around what was hidden and hide what is still found
     (grown by :data:`VERIFY_MARGIN`), for up to :data:`VERIFY_ROUNDS` rounds; returns
     everything hidden. See :meth:`DetectorSet.verify`. ``timer`` gets the time spent
     hiding (``hide``) and looking again (``verify``); ``found_mask_scale`` is the mask
     scale of what verification finds (video, whose frames between detections carry these
-    boxes along, hides them larger)."""
-    if not len(found):
+    boxes along, hides them larger).
+
+    ``added``: boxes a reviewer drew (``redact --corrections``), hidden first exactly as
+    drawn (a box, mask scale 1) and looked at again like the detections; they follow
+    ``found`` in what is returned. ``keep``: which of what verification finds may be hidden
+    (a reviewer's ``remove`` rows: a false positive found again is left)."""
+    added = added if added is not None else Detections.empty()
+    if not len(found) and not len(added):
         return found
     timer = timer or StageTimer()
-    hidden = [found]
+    hidden = [found, added] if len(added) else [found]
     with timer("hide"):
+        hide_boxes(frame, added.boxes, options, shape="box", mask_scale=1.0)
         hide_boxes(frame, found.boxes, options)
-    boxes = found.boxes
+    boxes = np.concatenate([found.boxes, added.boxes]).astype(np.float32)
     for _ in range(VERIFY_ROUNDS):
         sizes = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
         with timer("verify"):
             again = detectors.verify(frame, boxes[sizes >= VERIFY_MIN_SIZE], options.mask_scale)
         again = again.select(_touching(again.boxes, boxes, options.mask_scale))
+        scale = found_mask_scale
+        if keep is not None and len(again):
+            reported = _scaled(_grown_by(again, VERIFY_MARGIN), scale / options.mask_scale)
+            again = again.select(keep(again) & keep(reported))
         if not len(again):
             break
         grown = _grown_by(again, VERIFY_MARGIN)
-        scale = found_mask_scale
         with timer("hide"):
             hide_boxes(frame, grown.boxes, options, mask_scale=scale)
         # Reported so that hiding them at the run's mask scale covers what was hidden here
@@ -155,15 +168,16 @@ def hide_boxes(
     options: RedactOptions,
     *,
     mask_scale: float | None = None,
+    shape: str | None = None,
 ) -> None:
     """Hide the (N, 4) ``x0, y0, x1, y1`` boxes in ``frame`` in place (the run's settings;
-    ``mask_scale`` overrides the run's)."""
+    ``mask_scale`` and ``shape`` override the run's)."""
     boxes = np.asarray(boxes_in, dtype=np.float64).reshape(-1, 4)
     if not len(boxes):
         return
     kwargs: dict[str, Any] = {
         "mode": options.mode,
-        "shape": options.shape,
+        "shape": options.shape if shape is None else shape,
         "scale": options.mask_scale if mask_scale is None else mask_scale,
         "threads": options.threads_per_worker,
     }

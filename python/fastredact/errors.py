@@ -9,6 +9,8 @@ Wrong argument types and values from the caller raise the built-in ``TypeError``
 from __future__ import annotations
 
 __all__ = [
+    "CorrectionMismatch",
+    "CorrectionsError",
     "CorruptInput",
     "DetectorError",
     "FastRedactError",
@@ -88,6 +90,17 @@ class MissingExtra(FastRedactError):
 class RayPlanError(FastRedactError):
     """A Ray run cannot work as planned: its actors would hold every CPU (the job would
     hang), or Ray cannot be reached."""
+
+
+class CorrectionsError(FastRedactError):
+    """A corrections file (``fastredact review``'s, for ``redact --corrections``) cannot be
+    read or holds a row that makes no sense; the message names the file, line and cause."""
+
+
+class CorrectionMismatch(FastRedactError):
+    """A correction names an input whose content changed since the review (another
+    SHA-256), or an input that is not in the run: the input gets a failed row and no output,
+    since what the reviewer saw is not what would be redacted."""
 
 
 class InternalError(FastRedactError):

@@ -340,6 +340,9 @@ class RedactOptions:
     )
     profile: str | None = None
     """The name of the profile these options came from (:meth:`from_profile`), if any."""
+    corrections_sha256: str | None = None
+    """The SHA-256 of the reviewer's corrections file the run applies (``--corrections``),
+    set by the run: corrections change the output, so they change the fingerprint."""
     allow_mapping: bool = True
     """Whether a mapping file (input path -> output path) may be written: a profile for
     public release refuses it."""
@@ -469,7 +472,14 @@ _NOT_OUTPUT = (
     "retention_days",
 )
 """Fields that change how a run goes or what its manifest lists, never the output."""
-_ADDED_UNSET = ("face_threshold", "plate_threshold", "strength", "max_size", "max_megapixels")
+_ADDED_UNSET = (
+    "face_threshold",
+    "plate_threshold",
+    "strength",
+    "max_size",
+    "max_megapixels",
+    "corrections_sha256",
+)
 """Settings added after manifests were written, left out of the fingerprint while unset."""
 
 

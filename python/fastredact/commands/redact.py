@@ -118,6 +118,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "own name, YOLO and VOC files beside each output photo",
     )
     run.add_argument(
+        "--corrections",
+        type=Path,
+        metavar="FILE",
+        help="a reviewer's corrections (`fastredact review` writes them): boxes drawn over "
+        "missed faces or plates are always hidden, boxes marked as false positives are left "
+        "unless found again with a higher score; an input they name that changed since the "
+        "review, or that is not among the inputs, is a failed row",
+    )
+    run.add_argument(
         "--resume",
         action="store_true",
         help="skip inputs the manifest records as done with the same settings whose output "
@@ -200,6 +209,15 @@ def run_redact(args: argparse.Namespace) -> int:
     except (ValueError, FastRedactError) as exc:
         print(f"fastredact redact: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    corrections = None
+    if args.corrections is not None:
+        from fastredact.corrections import CorrectionSet
+
+        try:
+            corrections = CorrectionSet.load(args.corrections)
+        except FastRedactError as exc:
+            print(f"fastredact redact: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     if args.dry_run:
         return _dry_run(args, options)
     if args.engine == "ray":
@@ -214,6 +232,7 @@ def run_redact(args: argparse.Namespace) -> int:
         mapping=args.mapping,
         resume=args.resume,
         frame_progress=frames,
+        corrections=corrections,
     )
     if args.annotations is not None:
         results = _kept(results, kept)
@@ -225,7 +244,12 @@ def run_redact(args: argparse.Namespace) -> int:
 
 def _ray(args: argparse.Namespace, options: RedactOptions) -> int:
     """``--engine ray``: the same run on Ray Data (see :mod:`fastredact.ray`)."""
-    for flag, given in (("--mapping", args.mapping), ("--annotations", args.annotations)):
+    refused = (
+        ("--mapping", args.mapping),
+        ("--annotations", args.annotations),
+        ("--corrections", args.corrections),
+    )
+    for flag, given in refused:
         if given:
             print(f"fastredact redact: error: {flag} is not available with --engine ray",
                   file=sys.stderr)  # fmt: skip

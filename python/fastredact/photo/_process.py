@@ -26,6 +26,12 @@ from fastredact.photo._resize import scale_down
 from fastredact.strip import StripResult, strip_heif_checked, strip_metadata
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from fastredact.corrections import InputCorrections
     from fastredact.detect import DetectorSet
     from fastredact.options import RedactOptions, StripOrientation
 
@@ -65,19 +71,30 @@ def output_format_for(source: str, options: RedactOptions) -> str:
     return "tiff" if source == RAW_FORMAT else source
 
 
-def redact_photo(data: bytes, options: RedactOptions, detectors: DetectorSet) -> PhotoOutcome:
-    """The redacted, stripped photo for the input ``data`` (see the module doc). Raises the
-    :class:`~fastredact.errors.FastRedactError` of whatever cannot be done (decode, detect,
-    encode); nothing is returned then."""
+def redact_photo(
+    data: bytes,
+    options: RedactOptions,
+    detectors: DetectorSet,
+    corrections: InputCorrections | None = None,
+) -> PhotoOutcome:
+    """The redacted, stripped photo for the input ``data`` (see the module doc), with a
+    reviewer's ``corrections`` applied (boxes added, false positives left; see
+    :mod:`fastredact.corrections`). Raises the :class:`~fastredact.errors.FastRedactError` of
+    whatever cannot be done (decode, detect, encode); nothing is returned then."""
     timer = StageTimer()
     with timer("decode"):
         decoded = decode_image(data, max_pixels=options.max_pixels, icc=options.icc)
     found = [detectors.detect(frame, timer) for frame in decoded.frames]
+    added = [Detections.empty() for _ in found]
+    if corrections is not None:
+        found = [corrections.screen(f, index) for index, f in enumerate(found)]
+        added = [corrections.added(index) for index in range(len(found))]
     out_format = output_format_for(decoded.format, options)
     first = decoded.frames[0]
     scaled_size = options.output_size(first.shape[1], first.shape[0])
     untouched = not (
         any(len(frame) for frame in found)
+        or any(len(frame) for frame in added)
         or scaled_size is not None
         or options.reencode
         or out_format != decoded.format
@@ -95,8 +112,18 @@ def redact_photo(data: bytes, options: RedactOptions, detectors: DetectorSet) ->
             return _outcome(decoded, out_format, found, rebuilt, timer)
         refused = rebuilt
     hidden = [
-        hide_verified(frame, frame_found, options, detectors, timer)
-        for frame, frame_found in zip(decoded.frames, found, strict=True)
+        hide_verified(
+            frame,
+            frame_found,
+            options,
+            detectors,
+            timer,
+            added=frame_added,
+            keep=_kept_by(corrections, index),
+        )
+        for index, (frame, frame_found, frame_added) in enumerate(
+            zip(decoded.frames, found, added, strict=True)
+        )
     ]
     with timer("encode"):
         frames: list[Any] = list(decoded.frames)
@@ -118,6 +145,15 @@ def redact_photo(data: bytes, options: RedactOptions, detectors: DetectorSet) ->
     outcome.lossless_refused = refused
     outcome.output_size = scaled_size
     return outcome
+
+
+def _kept_by(
+    corrections: InputCorrections | None, frame: int
+) -> Callable[[Detections], NDArray[np.bool_]] | None:
+    """What verification on ``frame`` may hide: all but the reviewer's false positives."""
+    if corrections is None or not corrections.removes:
+        return None
+    return lambda found: corrections.keep(found, frame)
 
 
 def _outcome(

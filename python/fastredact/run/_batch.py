@@ -9,12 +9,12 @@ import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastredact._atomic import remove_stale_temp_files
-from fastredact.errors import FastRedactError, OutputUnwritable
+from fastredact.errors import CorrectionMismatch, FastRedactError, OutputUnwritable
 from fastredact.run._file import FrameProgress, process_file
 from fastredact.run._inputs import InputFile, display, iter_inputs, output_path_for
 from fastredact.run._manifest import (
@@ -29,6 +29,7 @@ from fastredact.run._output_names import OutputNames, expected_output, folds_cas
 from fastredact.run._results import FileResult
 
 if TYPE_CHECKING:
+    from fastredact.corrections import CorrectionSet
     from fastredact.detect import DetectorSet
     from fastredact.options import RedactOptions
 
@@ -47,6 +48,7 @@ class _Run:
     names: OutputNames
     done: DoneInputs
     frame_progress: FrameProgress | None
+    corrections: CorrectionSet | None = None
 
 
 def listed_inputs(
@@ -72,9 +74,12 @@ def run_batch(
     mapping: PathLike | None = None,
     resume: bool = False,
     frame_progress: FrameProgress | None = None,
+    corrections: CorrectionSet | None = None,
 ) -> Iterator[FileResult]:
     """Redact every photo and video under ``inputs`` into ``outdir`` (tree mirrored),
     streaming results; see :meth:`fastredact.Redactor.redact_paths`."""
+    if corrections is not None:  # part of the settings: a resumed run redoes what they change
+        options = replace(options, corrections_sha256=corrections.sha256)
     if mapping is not None and not options.allow_mapping:
         raise ValueError(
             f"profile {options.profile} refuses a mapping file: a table of original paths "
@@ -103,7 +108,7 @@ def run_batch(
                 run_policy(profile_record(options), options.retention_days),
             )
             manifest_writer.write(record)
-        run = _Run(options, detectors, out_root, names, done, frame_progress)
+        run = _Run(options, detectors, out_root, names, done, frame_progress, corrections)
         listed = listed_inputs(inputs, out_root, options.format, names)
         for item, result in _pool(listed, run):
             if manifest_writer:
@@ -113,6 +118,28 @@ def run_batch(
             if mapping_writer and result.output:
                 mapping_writer.write({"input": item.display_path, "output": result.output})
             yield result
+        for result in _unmatched(corrections):
+            if manifest_writer:
+                manifest_writer.write(
+                    {"settings_fingerprint": fingerprint, **result.manifest_row()}
+                )
+            yield result
+
+
+def _unmatched(corrections: CorrectionSet | None) -> Iterator[FileResult]:
+    """A failed row for each input the corrections name that the run did not meet: a
+    correction is never dropped silently."""
+    for missing in corrections.unmatched() if corrections is not None else ():
+        result = FileResult(path=missing.input, status="failed")
+        result.input_sha256 = missing.input_sha256
+        result.corrections = missing.ids
+        result.fail(
+            CorrectionMismatch(
+                f"{len(missing.rows)} correction(s) name this input, which is not among "
+                "the run's inputs (another input folder, or a renamed file?)"
+            )
+        )
+        yield result
 
 
 def _pool(items: Iterator[InputFile], run: _Run) -> Iterator[tuple[InputFile, FileResult]]:
@@ -141,6 +168,8 @@ def _process_or_skip(item: InputFile, run: _Run) -> FileResult:
             result.fail(exc)
             return result
         if (item.display_relative, digest) in run.done and _output_exists(item, run):
+            if run.corrections is not None:  # applied by the run that did it
+                run.corrections.take(item.display_relative)
             return FileResult(
                 path=item.display_relative,
                 status="skipped",
@@ -154,6 +183,7 @@ def _process_or_skip(item: InputFile, run: _Run) -> FileResult:
         run.detectors,
         frame_progress=run.frame_progress,
         names=run.names,
+        corrections=run.corrections,
     )
 
 

@@ -28,6 +28,7 @@ from fastredact.run._results import FileResult
 from fastredact.video import output_container_for, redact_video_file, video_output_path
 
 if TYPE_CHECKING:
+    from fastredact.corrections import CorrectionSet, InputCorrections
     from fastredact.detect import DetectorSet
     from fastredact.options import RedactOptions
 
@@ -46,19 +47,22 @@ def process_file(
     *,
     frame_progress: FrameProgress | None = None,
     names: OutputNames | None = None,
+    corrections: CorrectionSet | None = None,
 ) -> FileResult:
     """Redact the photo or video ``item`` into ``dst`` (its extension follows the output
-    format); see the module doc."""
+    format), with the reviewer's ``corrections`` of this input applied; see the module
+    doc."""
     result = FileResult(path=item.display_relative, status="failed")
     started = time.perf_counter()
     head = b""
     try:
         head = item.read_head(SNIFF_BYTES)
         container = sniff_video(head)
+        mine = corrections.take(result.path) if corrections is not None else None
         if container is not None:
-            _video(item, dst, container, options, detectors, result, frame_progress, names)
+            _video(item, dst, container, options, detectors, result, frame_progress, names, mine)
         else:
-            _photo(item, dst, options, detectors, result, names)
+            _photo(item, dst, options, detectors, result, names, mine)
         result.status = "ok"
     except UnsupportedFormat as exc:
         result.fail(exc)
@@ -88,10 +92,12 @@ def _photo(
     detectors: DetectorSet,
     result: FileResult,
     names: OutputNames | None,
+    corrections: InputCorrections | None,
 ) -> None:
     data = item.read()
     result.input_sha256 = sha256_bytes(data)
-    outcome = redact_photo(data, options, detectors)
+    _check_corrections(corrections, result)
+    outcome = redact_photo(data, options, detectors, corrections)
     result.add_photo(outcome)
     dst = output_suffix(dst, outcome.format, outcome.output_format)
     _claim(names, item, dst)
@@ -112,19 +118,33 @@ def _video(
     result: FileResult,
     frame_progress: FrameProgress | None,
     names: OutputNames | None,
+    corrections: InputCorrections | None,
 ) -> None:
     result.format = container
     dst = video_output_path(dst, container)
     result.input_sha256 = item.sha256()
+    _check_corrections(corrections, result)
     _claim(names, item, dst)
     progress = None
     if frame_progress is not None:
         report, path = frame_progress, item.display_path
         progress = lambda done, total: report(path, done, total)  # noqa: E731
-    outcome = redact_video_file(item.path, dst, options, detectors, progress=progress)
+    outcome = redact_video_file(
+        item.path, dst, options, detectors, progress=progress, corrections=corrections
+    )
     result.add_video(outcome, output_container_for(container))
     result.output = str(dst)
     result.output_sha256 = InputFile(dst, Path(dst.name), dst.parent).sha256()
+
+
+def _check_corrections(corrections: InputCorrections | None, result: FileResult) -> None:
+    """Fail the input (:class:`~fastredact.errors.CorrectionMismatch`) when its corrections
+    were made on other content; else record which are applied."""
+    if corrections is None:
+        return
+    assert result.input_sha256 is not None
+    corrections.check(result.input_sha256)
+    result.corrections = corrections.ids
 
 
 def _claim(names: OutputNames | None, item: InputFile, dst: Path) -> None:

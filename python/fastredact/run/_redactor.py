@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fastredact._hiding import hide_verified
+from fastredact.corrections import CorrectionSet
 from fastredact.detect import Detections, DetectorSet
 from fastredact.options import RedactOptions
 from fastredact.run._batch import run_batch
@@ -69,6 +70,7 @@ class Redactor:
         mapping: PathLike | None = None,
         resume: bool = False,
         frame_progress: FrameProgress | None = None,
+        corrections: CorrectionSet | PathLike | None = None,
     ) -> Iterator[FileResult]:
         """Redact every photo and video under ``inputs`` into ``outdir`` (tree mirrored),
         streaming one :class:`FileResult` per input, in input order.
@@ -77,8 +79,14 @@ class Redactor:
         ``mapping``: input → output paths (mode 0600); ``resume``: skip inputs the manifest
         records as done with these settings whose output is still there. Work is spread
         over ``options.workers`` threads; ``frame_progress`` follows each video frame by
-        frame, called from the worker threads.
+        frame, called from the worker threads. ``corrections``: a reviewer's corrections
+        file (``fastredact review``) or its loaded
+        :class:`~fastredact.corrections.CorrectionSet`: boxes added are hidden, false
+        positives left; an input they name that changed, or that the run does not hold, is
+        a failed row (``CorrectionMismatch``).
         """
+        if corrections is not None and not isinstance(corrections, CorrectionSet):
+            corrections = CorrectionSet.load(Path(corrections))
         return run_batch(
             self.options,
             self.detectors,
@@ -88,4 +96,5 @@ class Redactor:
             mapping=mapping,
             resume=resume,
             frame_progress=frame_progress,
+            corrections=corrections,
         )

@@ -55,6 +55,8 @@ class FileResult:
     """A video's detections frame by frame, in stored pixels (only with
     ``list_video_boxes``; :attr:`detections` counts them per label)."""
     timings_ms: dict[str, float] = field(default_factory=dict)
+    corrections: list[str] | None = None
+    """The ids of the reviewer's corrections applied to this input (``--corrections``)."""
 
     @property
     def ok(self) -> bool:

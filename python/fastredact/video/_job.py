@@ -40,6 +40,7 @@ __all__ = [
     "FrameDetections",
     "FrameDetector",
     "FrameRedactor",
+    "FrameScreen",
     "ProgressCallback",
     "VideoJob",
     "VideoResult",
@@ -68,6 +69,7 @@ class FrameDetector(Protocol):
 
 
 FrameRedactor = Callable[[NDArray[np.uint8], NDArray[np.float32], NDArray[np.bool_]], None]
+FrameScreen = Callable[[int, "FrameDetections"], "FrameDetections"]
 ProgressCallback = Callable[[int, "int | None"], None]
 
 
@@ -187,8 +189,12 @@ class VideoJob:
         extra: dict[int, NDArray[np.float32]] | None = None,
         replay: dict[int, FrameDetections] | None = None,
         record: bool = False,
+        screen: FrameScreen | None = None,
     ) -> None:
         self.inp = inp
+        self.screen = screen
+        """Drops detections of a frame (by index, in stored pixels) before they are tracked:
+        a reviewer's false positives."""
         self.extra = extra or {}
         """Boxes (stored pixels) to hide on given output frames besides the tracked ones."""
         self.replay = replay
@@ -358,6 +364,8 @@ class VideoJob:
         with self.timer("detect_s"):
             dets = self.detector.detect(display)
         found = FrameDetections.of(dets, self.transform, frame.width, frame.height)
+        if self.screen is not None:
+            found = self.screen(index, found)
         self.result.frames_detected += 1
         self.last_found = found
         self._record(index, found)

@@ -21,10 +21,11 @@ from numpy.typing import NDArray
 
 from fastredact._hiding import attachment_parents, hide_boxes, hide_verified
 from fastredact.detect import Detections
-from fastredact.video._job import FrameDetections, ProgressCallback, VideoResult
+from fastredact.video._job import FrameDetections, FrameScreen, ProgressCallback, VideoResult
 from fastredact.video._redact import redact_video
 
 if TYPE_CHECKING:
+    from fastredact.corrections import InputCorrections
     from fastredact.detect import DetectorSet
     from fastredact.options import RedactOptions
 
@@ -58,10 +59,15 @@ def redact_video_file(
     detectors: DetectorSet,
     *,
     progress: ProgressCallback | None = None,
+    corrections: InputCorrections | None = None,
 ) -> VideoOutcome:
     """Redact the video ``src`` into ``dst`` (atomically) with the run's detectors and
-    options; raises like :func:`redact_video`."""
+    options, and a reviewer's ``corrections`` (boxes in stored pixels, each on its frame and
+    ``span`` frames either side); raises like :func:`redact_video`."""
     hider = _FrameHider(options, detectors)
+    added = corrections.frames() if corrections is not None else {}
+    extra = {i: found.boxes for i, found in added.items()}
+    screen = _screen(corrections) if corrections is not None and corrections.removes else None
     result = redact_video(
         src,
         dst,
@@ -70,8 +76,40 @@ def redact_video_file(
         options=options.video_options(),
         progress=progress,
         check=_Reported(detectors) if options.verify_video else None,
+        extra=extra,
+        screen=screen,
     )
-    return VideoOutcome(result, hider.boxes_per_label)
+    outcome = VideoOutcome(result, hider.boxes_per_label)
+    for found in added.values():  # the reviewer's boxes, counted like detections
+        outcome.boxes_per_label.update(found.labels)
+    return outcome
+
+
+def _screen(corrections: InputCorrections) -> FrameScreen:
+    """The job's screen: a frame's detections without the reviewer's false positives (and
+    without what verification attached to them)."""
+
+    def screen(index: int, found: FrameDetections) -> FrameDetections:
+        n = len(found.boxes)
+        if not n:
+            return found
+        labels = tuple(found.labels) if found.labels is not None else ("face",) * n
+        scores = np.asarray(found.scores if found.scores is not None else np.ones(n), np.float32)
+        keep = corrections.keep(Detections(found.boxes, scores, labels), index)
+        parents = None
+        if found.parents is not None:
+            old = np.asarray(found.parents, np.int64)
+            keep &= (old < 0) | keep[np.clip(old, 0, None)]
+            new_index = np.cumsum(keep) - 1
+            parents = np.where(old < 0, -1, new_index[np.clip(old, 0, None)])[keep]
+        return FrameDetections(
+            found.boxes[keep],
+            None if found.labels is None else [labels[i] for i in np.flatnonzero(keep)],
+            parents,
+            None if found.scores is None else scores[keep],
+        )
+
+    return screen
 
 
 class _FrameHider:

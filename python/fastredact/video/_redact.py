@@ -41,6 +41,7 @@ from fastredact.video._job import (
     FrameDetections,
     FrameDetector,
     FrameRedactor,
+    FrameScreen,
     ProgressCallback,
     VideoJob,
     VideoResult,
@@ -60,6 +61,8 @@ def redact_video(
     options: VideoOptions | None = None,
     progress: ProgressCallback | None = None,
     check: FrameDetector | None = None,
+    extra: dict[int, NDArray[np.float32]] | None = None,
+    screen: FrameScreen | None = None,
 ) -> VideoResult:
     """Redact the video ``src`` into ``dst`` (see the module docstring).
 
@@ -67,6 +70,10 @@ def redact_video(
     ``check.detect`` runs on every frame (as displayed); whatever it finds is hidden too, on
     that frame, in a re-run from the source that replays the first run's detections, until
     the check finds nothing, for at most :data:`CHECK_PASSES` runs in all.
+
+    ``extra``: boxes (stored pixels) hidden on given frames besides what is detected (a
+    reviewer's); ``screen`` drops detections of a frame before they are tracked (a
+    reviewer's false positives).
 
     Raises :class:`CorruptInput` (unreadable, truncated, decoder errors),
     :class:`UnsupportedFormat` (container, codec, display matrix or audio codec that
@@ -84,6 +91,8 @@ def redact_video(
         plan = plan_streams(inp, audio=options.audio, output_format=output_format)
         with atomic_path(dst_path) as tmp:
             run = _Run(src_path, tmp, output_format, options, detector, redact_frame)
+            run.screen = screen
+            run.add(extra or {})
             run.opened = (inp, plan)
             run.record = check is not None  # a re-run replays the first run's detections
             result = run.once(progress) if check is None else _checked(run, check, progress)
@@ -124,6 +133,7 @@ class _Run:
     last: VideoJob | None = None
     opened: tuple[av.container.InputContainer, StreamPlan] | None = None
     record: bool = False
+    screen: FrameScreen | None = None
 
     def add(self, boxes: dict[int, NDArray[np.float32]]) -> None:
         """Hide ``boxes`` too on their frames in the next runs."""
@@ -159,6 +169,7 @@ class _Run:
             extra=self.extra,
             replay=self.replay,
             record=self.record and self.replay is None,
+            screen=self.screen,
         )
         self.last = job
         return job.run(progress)
