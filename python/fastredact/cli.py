@@ -20,6 +20,7 @@ from fastredact.commands import models as models_command
 from fastredact.commands import profiles as profiles_command
 from fastredact.commands import redact as redact_command
 from fastredact.commands import retention as retention_command
+from fastredact.commands import review as review_command
 from fastredact.commands import seal as seal_command
 from fastredact.commands import strip as strip_command
 from fastredact.errors import FastRedactError
@@ -31,6 +32,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     redact_command,
     strip_command,
     eval_command,
+    review_command,
     profiles_command,
     seal_command,
     retention_command,

@@ -35,39 +35,12 @@ from fastredact.evaluate._truth import (
     load_scenarios,
     thresholds_of,
 )
-from fastredact.run._manifest import read_runs
+from fastredact.run._manifest import manifest_runs
 
 __all__ = ["manifest_runs", "reid_report", "residual_report", "truth_report"]
 
-Run = tuple[dict[str, Any], list[dict[str, Any]]]
 MISSES_SHOWN = 40
 """Misses listed in report.md (all of them are in misses.jsonl and report.json)."""
-
-
-def manifest_runs(manifest: Path, fingerprint: str | None = None) -> list[Run]:
-    """The runs of ``manifest`` by settings fingerprint, each with its latest row per input
-    (a resumed run's rows join the run they continue); only the one whose fingerprint starts
-    with ``fingerprint`` when given. :class:`FastRedactError` when there is none."""
-    if not manifest.is_file():
-        raise FastRedactError(f"{manifest}: no such manifest")
-    grouped: dict[str, Run] = {}
-    for record, rows in read_runs(manifest):
-        key = str(record.get("settings_fingerprint"))
-        if key not in grouped:
-            grouped[key] = (record, [])
-        grouped[key][1].extend(rows)
-    if not grouped:
-        raise FastRedactError(f"{manifest}: holds no run (is it a fastredact manifest?)")
-    runs = []
-    for record, rows in grouped.values():
-        latest = {str(row.get("path")): row for row in rows}
-        runs.append((record, list(latest.values())))
-    if fingerprint is not None:
-        runs = [r for r in runs if str(r[0].get("settings_fingerprint")).startswith(fingerprint)]
-        if not runs:
-            known = ", ".join(grouped)
-            raise FastRedactError(f"{manifest}: no run with fingerprint {fingerprint} ({known})")
-    return runs
 
 
 # -- truth ---------------------------------------------------------------------------------

@@ -32,7 +32,9 @@ __all__ = [
     "DoneInputs",
     "ManifestWriter",
     "MappingWriter",
+    "Run",
     "iter_rows",
+    "manifest_runs",
     "read_done",
     "read_manifest",
     "read_runs",
@@ -40,6 +42,9 @@ __all__ = [
     "run_record",
     "sha256_bytes",
 ]
+
+Run = tuple[dict[str, Any], list[dict[str, Any]]]
+"""A run record with its rows (full form)."""
 
 RUN_RECORD = "run"
 """The ``record`` value of a run record; rows about one input have no ``record`` key."""
@@ -290,6 +295,32 @@ def read_runs(path: Path) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
             older[fingerprint][1].append(row)
         elif current is not None:
             current[1].append(_expanded(row, current[0]))
+    return runs
+
+
+def manifest_runs(manifest: Path, fingerprint: str | None = None) -> list[Run]:
+    """The runs of ``manifest`` by settings fingerprint, each with its latest row per input
+    (a resumed run's rows join the run they continue); only the one whose fingerprint starts
+    with ``fingerprint`` when given. :class:`FastRedactError` when there is none."""
+    if not manifest.is_file():
+        raise FastRedactError(f"{manifest}: no such manifest")
+    grouped: dict[str, Run] = {}
+    for record, rows in read_runs(manifest):
+        key = str(record.get("settings_fingerprint"))
+        if key not in grouped:
+            grouped[key] = (record, [])
+        grouped[key][1].extend(rows)
+    if not grouped:
+        raise FastRedactError(f"{manifest}: holds no run (is it a fastredact manifest?)")
+    runs = []
+    for record, rows in grouped.values():
+        latest = {str(row.get("path")): row for row in rows}
+        runs.append((record, list(latest.values())))
+    if fingerprint is not None:
+        runs = [r for r in runs if str(r[0].get("settings_fingerprint")).startswith(fingerprint)]
+        if not runs:
+            known = ", ".join(grouped)
+            raise FastRedactError(f"{manifest}: no run with fingerprint {fingerprint} ({known})")
     return runs
 
 
