@@ -21,6 +21,8 @@ from fastredact.detect import (
     model_status,
 )
 from fastredact.errors import (
+    CorrectionMismatch,
+    CorrectionsError,
     CorruptInput,
     DetectorError,
     FastRedactError,
@@ -51,6 +53,8 @@ from fastredact.strip import (
 __all__ = [
     "CascadeDetector",
     "CenterFace",
+    "CorrectionMismatch",
+    "CorrectionsError",
     "CorruptInput",
     "Detections",
     "Detector",

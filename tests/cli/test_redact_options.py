@@ -38,7 +38,9 @@ def test_every_flagged_field_is_an_option_with_its_default() -> None:
         # options_from() then takes the dataclass default (next tests).
         assert action.default == argparse.SUPPRESS, field.name
     unflagged = {f.name for f in fields(RedactOptions)} - {f.name for f in flagged}
-    assert unflagged == {"face_model", "plate_model", "profile", "allow_mapping"}
+    assert unflagged == {
+        "face_model", "plate_model", "profile", "allow_mapping", "corrections_sha256"
+    }  # fmt: skip
     # --profile is no field flag: it picks the profile whose name the options then hold.
     assert unflagged & set(actions) == {"profile"}
 

@@ -25,7 +25,7 @@ __all__ = ["MAX_SIDE", "PictureCache", "crop_png", "frame_jpeg", "read_frame"]
 MAX_SIDE = 8192
 """Pictures larger than this (longer side) are scaled down for the page (the page scales
 boxes by the picture's own size, so they stay in place)."""
-JPEG_QUALITY = 92
+JPEG_QUALITY = 95
 
 
 def read_frame(path: Path, frame: int, *, video: bool) -> NDArray[np.uint8]:
@@ -53,7 +53,7 @@ def frame_jpeg(rgb: NDArray[np.uint8]) -> bytes:
     if max(image.size) > MAX_SIDE:
         image.thumbnail((MAX_SIDE, MAX_SIDE))
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=JPEG_QUALITY)
+    image.save(out, "JPEG", quality=JPEG_QUALITY, subsampling=0)  # 4:4:4: no colour bleed
     return out.getvalue()
 
 
