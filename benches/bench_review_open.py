@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -82,6 +83,22 @@ def main() -> None:
             session.picture(0)
             print(f"| first picture (decode, JPEG) | {time.perf_counter() - t:.2f} |")
             session.close()
+        print(f"| `fastredact review` until its URL is printed | {_until_url(manifest):.2f} |")
+
+
+def _until_url(manifest: Path) -> float:
+    """Seconds from starting the command to the URL it prints (imports included)."""
+    command = [sys.executable, "-m", "fastredact", "review", str(manifest), "--no-open",
+               "-o", str(manifest.parent / "review-cli")]  # fmt: skip
+    started = time.perf_counter()
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        seconds = time.perf_counter() - started
+        process.terminate()
+    if not line.startswith("open http"):
+        raise SystemExit(f"unexpected output: {line!r}")
+    return seconds
 
 
 if __name__ == "__main__":

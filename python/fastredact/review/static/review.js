@@ -263,6 +263,7 @@
     $("selected").hidden = true;
     $("new-box").hidden = false;
     $("span-input").value = String(state.span || 0);
+    $("tag-select").value = "other";  // no tag is preset but "other": a default would bias the summary
     $("label-select").focus();
     draw();
   }
