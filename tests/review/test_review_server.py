@@ -281,3 +281,35 @@ def test_the_command_refuses_a_manifest_without_outputs(
     assert main(["review", str(manifest), "--no-open"]) == 2
     assert "--outputs" in capsys.readouterr().err
     assert main(["review"]) == 2
+
+
+def test_a_video_is_reviewed_frame_by_frame(tmp_path: Path) -> None:
+    from tests.support.videoclips import make_square_clip
+
+    (tmp_path / "in").mkdir()
+    make_square_clip(tmp_path / "in" / "clip.mp4", frames=24, width=96, height=64)
+    redactor = Redactor(workers=1, detect_every=4, list_video_boxes=True)
+    (result,) = redactor.redact_paths(
+        [tmp_path / "in"], tmp_path / "out", manifest=tmp_path / "out" / "manifest.jsonl"
+    )
+    assert result.ok, result.error
+    server = _serve(tmp_path, tmp_path / "review")
+    client = Client(server)
+    try:
+        state = client.json("api/state")
+        frames = [i["frame"] for i in state["items"]]
+        between = [i["frame"] for i in state["items"] if "between-detections" in i["reasons"]]
+        assert len(between) == 6 and all(f % 4 == 2 for f in between), frames
+        others = [i for i in state["items"] if "between-detections" not in i["reasons"]]
+        assert all(i["frame"] % 4 == 0 and "near-threshold" in i["reasons"] for i in others)
+        import av
+
+        with av.open(str(tmp_path / "out" / "clip.mp4")) as c:
+            decoded = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+        for n, frame in enumerate(frames):
+            status, body = client.get(f"api/picture/{n}")
+            assert status == 200
+            shown = np.asarray(Image.open(io.BytesIO(body)).convert("RGB")).astype(np.int16)
+            assert np.abs(shown - decoded[frame].astype(np.int16)).mean() < 3, frame
+    finally:
+        server.stop()
