@@ -66,6 +66,17 @@ def samples(folder: Path) -> Iterator[tuple[Path, NDArray[np.uint8], NDArray[np.
         yield image_path, image, truth if truth is not None else np.zeros((0, 4), np.float32)
 
 
+def ro_samples(folder: Path) -> Iterator[tuple[Path, NDArray[np.uint8], NDArray[np.float32]]]:
+    """``plates-ro/<split>``: labels are ``0 x0 y0 x1 y1`` in pixels, one plate per line."""
+    for image_path in sorted((folder / "images").iterdir()):
+        rows = [
+            [float(v) for v in line.split()[1:5]]
+            for line in (folder / "labels" / (image_path.stem + ".txt")).read_text().splitlines()
+            if line.split() and line.split()[0] == "0"
+        ]
+        yield image_path, load_rgb(image_path), np.asarray(rows, np.float32).reshape(-1, 4)
+
+
 def match(
     truth: NDArray[np.float32],
     boxes: NDArray[np.float32],
@@ -191,30 +202,35 @@ PLATE_FREE = (
 )
 
 
-def count_plate_free(data: Path, threshold: float | None) -> None:
-    """False plate boxes per full-resolution photo without vehicles: found (>= the threshold,
-    0.45 by default) and hidden by ``redact`` (>= 0.7 x the threshold)."""
+def count_plate_free(data: Path, threshold: float | None, vehicles: bool = True) -> None:
+    """False plate boxes per full-resolution photo without vehicles, through the run's plate
+    detector (``DetectorSet``: the tiled PlateNet, plus the search inside YOLOX-nano's
+    vehicles unless ``vehicles`` is off): found (>= the threshold, 0.45 by default) and
+    hidden by ``redact`` (every box it returns, down to the hiding margin)."""
     from fastredact import photo
+    from fastredact.detect import DetectorSet
+    from fastredact.options import RedactOptions
 
-    found_at = DEFAULTS["platenet"].threshold if threshold is None else threshold
-    hide_at = found_at * HIDE_THRESHOLD_FACTOR
-    detector = load_detector("platenet", threshold=hide_at)
+    options = RedactOptions(faces=False, plate_threshold=threshold, vehicle_plates=vehicles)
+    detectors = DetectorSet.load(options)
+    found_at = detectors.thresholds["plate"]
+    print(f"plate search inside vehicles: {'on' if vehicles else 'off'}")
     print("| photo | size | false plates found | false plates hidden |")
     print("| --- | --- | --- | --- |")
     totals = [0, 0]
     for name in PLATE_FREE:
         decoded = photo.decode_image((data / name).read_bytes())
         image = np.ascontiguousarray(decoded.frames[0][:, :, :3])
-        found = detector.detect(image)
+        found = detectors.detect(image)
         counts = [int((found.scores >= found_at).sum()), len(found)]
         totals = [t + c for t, c in zip(totals, counts, strict=True)]
         size = f"{image.shape[1]}x{image.shape[0]}"
         print(f"| {name} | {size} | {counts[0]} | {counts[1]} |", flush=True)
     n = len(PLATE_FREE)
-    print(f"| per photo | | {totals[0] / n:.1f} | {totals[1] / n:.1f} |")
+    print(f"| per photo | | {totals[0] / n:.2f} | {totals[1] / n:.2f} |")
 
 
-def score_manifest(folder: Path, manifest: Path) -> dict[str, int]:
+def score_manifest(folder: Path, manifest: Path, *, ro: bool = False) -> dict[str, int]:
     """Score what the last ``fastredact redact <folder>/images`` run in ``manifest`` recorded:
     plates found (a plate box at the run's plate threshold) and hidden (any box the run hid),
     by the centre rule, at IoU >= 0.5 and at this bench's IoU >= 0.3."""
@@ -233,7 +249,7 @@ def score_manifest(folder: Path, manifest: Path) -> dict[str, int]:
     tally = dict.fromkeys(
         ("plates", "found", "hidden", "found_iou50", "hidden_iou50", "found_iou30"), 0
     )
-    for image_path, _image, truth in samples(folder):
+    for image_path, _image, truth in (ro_samples if ro else samples)(folder):
         listed = rows[image_path.name].get("detections", {})
         every = [(b[:4], b[4], label) for label, items in listed.items() for b in items]
         hidden = np.array([b for b, _, _ in every], np.float32).reshape(-1, 4)
@@ -274,13 +290,22 @@ def main(argv: list[str] | None = None) -> int:
         "--threshold", type=float, help="with --plate-free: the plate threshold (default 0.45)"
     )
     parser.add_argument(
+        "--no-vehicles", action="store_true",
+        help="with --plate-free: without the plate search inside vehicles (--no-vehicle-plates)",
+    )  # fmt: skip
+    parser.add_argument(
         "--manifest", type=Path,
         help="score what a `fastredact redact <valid>/images` run recorded (its manifest) "
         "instead of running the detectors",
     )  # fmt: skip
+    parser.add_argument(
+        "--plates-ro", action="store_true",
+        help="with --manifest: the run was over plates-ro/valid/images (pixel labels)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.manifest is not None:
-        t = score_manifest(args.data / "openimages-plates" / "valid", args.manifest)
+        split = ("plates-ro", "valid") if args.plates_ro else ("openimages-plates", "valid")
+        t = score_manifest(args.data.joinpath(*split), args.manifest, ro=args.plates_ro)
         n = max(1, t["plates"])
         print("| plates | found / hidden (centre) | found / hidden (IoU >= 0.5) ", end="")
         print("| found (IoU >= 0.3) |")
@@ -292,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     if args.plate_free:
-        count_plate_free(args.data, args.threshold)
+        count_plate_free(args.data, args.threshold, vehicles=not args.no_vehicles)
         return 0
     folder = args.data / "openimages-plates" / "valid"
     if not folder.is_dir():

@@ -26,6 +26,7 @@ __all__ = [
     "VERIFY_MIN_SIZE",
     "VERIFY_ROUNDS",
     "attachment_parents",
+    "hide_background",
     "hide_boxes",
     "hide_verified",
 ]
@@ -103,6 +104,31 @@ def hide_verified(
     return Detections.concat(hidden)
 
 
+def hide_background(
+    frame: NDArray[np.generic], people: Detections, options: RedactOptions, mode: str
+) -> NDArray[np.float64]:
+    """``--background``: hide all of ``frame`` with ``mode`` but the boxes of ``people``
+    (rounded outwards), in place; returns the boxes kept (whole pixels)."""
+    height, width = frame.shape[:2]
+    b = np.asarray(people.boxes, np.float64).reshape(-1, 4)
+    kept = np.stack(
+        [
+            np.clip(np.floor(b[:, 0]), 0, width),
+            np.clip(np.floor(b[:, 1]), 0, height),
+            np.clip(np.ceil(b[:, 2]), 0, width),
+            np.clip(np.ceil(b[:, 3]), 0, height),
+        ],
+        axis=1,
+    )
+    keep = np.zeros((height, width), np.bool_)
+    for x0, y0, x1, y1 in kept.astype(np.int64):
+        keep[y0:y1, x0:x1] = True
+    saved = frame[keep].copy()
+    hide_boxes(frame, [[0, 0, width, height]], options, mask_scale=1.0, shape="box", mode=mode)
+    frame[keep] = saved
+    return kept
+
+
 def attachment_parents(boxes: NDArray[np.floating], primaries: int) -> NDArray[np.int64]:
     """For the boxes :func:`hide_verified` returns (its input's ``primaries`` detections
     first, then what verification added): -1 for a detection, and for each added box the
@@ -169,14 +195,15 @@ def hide_boxes(
     *,
     mask_scale: float | None = None,
     shape: str | None = None,
+    mode: str | None = None,
 ) -> None:
     """Hide the (N, 4) ``x0, y0, x1, y1`` boxes in ``frame`` in place (the run's settings;
-    ``mask_scale`` and ``shape`` override the run's)."""
+    ``mask_scale``, ``shape`` and ``mode`` override the run's)."""
     boxes = np.asarray(boxes_in, dtype=np.float64).reshape(-1, 4)
     if not len(boxes):
         return
     kwargs: dict[str, Any] = {
-        "mode": options.mode,
+        "mode": options.mode if mode is None else mode,
         "shape": options.shape if shape is None else shape,
         "scale": options.mask_scale if mask_scale is None else mask_scale,
         "threads": options.threads_per_worker,

@@ -134,6 +134,22 @@ class RedactOptions:
     plates: bool = field(
         default=True, metadata=_flag("detect and hide licence plates (default: on)", FIND)
     )
+    vehicle_plates: bool = field(
+        default=True,
+        metadata=_flag(
+            "also search plates inside each vehicle that YOLOX-nano finds, in crops enlarged "
+            "to plate-readable scale, from 0.78 x the plate threshold (default: on; with "
+            "--plate-model platenet)",
+            FIND,
+        ),
+    )
+    bodies: bool = field(
+        default=False,
+        metadata=_flag(
+            "also hide whole people: each person YOLOX-nano finds, by its box (default: off)",
+            FIND,
+        ),
+    )
     threshold: float | None = field(
         default=None,
         metadata=_flag(
@@ -168,6 +184,16 @@ class RedactOptions:
     min_size: int | None = field(
         default=None,
         metadata=_flag("ignore detections smaller than PX pixels on their longer side", FIND, "PX"),
+    )
+    background: Mode | None = field(
+        default=None,
+        metadata=_flag(
+            "also hide everything but the people (each person YOLOX-nano finds, by its box) "
+            "with this mode, for scenes where the place identifies the person; faces and "
+            "plates are hidden on top; photos only (a video fails) (default: off)",
+            HIDE,
+            "MODE",
+        ),
     )
     mode: Mode = field(
         default="blur",
@@ -360,6 +386,8 @@ class RedactOptions:
     def __post_init__(self) -> None:
         for name, vocabulary in _VOCABULARIES.items():
             _choice(name, getattr(self, name), choices(vocabulary))
+        if self.background is not None:
+            _choice("background", self.background, choices(Mode))
         if not self.mask_scale > 0:
             raise ValueError(f"mask_scale must be > 0, got {self.mask_scale}")
         for name in ("threshold", "face_threshold", "plate_threshold"):
@@ -406,8 +434,8 @@ class RedactOptions:
         settings = asdict(self)
         for name in _NOT_OUTPUT:
             settings.pop(name)
-        for later in _ADDED_UNSET:  # unset, they change nothing: fingerprints stay as they were
-            if settings[later] is None:
+        for later, before in _ADDED_LATER.items():  # at the value that changes nothing,
+            if settings[later] == before:  # they stay out: fingerprints stay as they were
                 settings.pop(later)
         return settings
 
@@ -472,15 +500,20 @@ _NOT_OUTPUT = (
     "retention_days",
 )
 """Fields that change how a run goes or what its manifest lists, never the output."""
-_ADDED_UNSET = (
-    "face_threshold",
-    "plate_threshold",
-    "strength",
-    "max_size",
-    "max_megapixels",
-    "corrections_sha256",
-)
-"""Settings added after manifests were written, left out of the fingerprint while unset."""
+_ADDED_LATER: dict[str, Any] = {
+    "face_threshold": None,
+    "plate_threshold": None,
+    "strength": None,
+    "max_size": None,
+    "max_megapixels": None,
+    "corrections_sha256": None,
+    "background": None,
+    "vehicle_plates": False,
+    "bodies": False,
+}
+"""Settings added after manifests were written, and the value that does what runs did before
+them: at that value a setting is left out of the fingerprint (``vehicle_plates`` is on by
+default, so a default run's fingerprint changed with it: its outputs did too)."""
 
 
 def scaled_size(

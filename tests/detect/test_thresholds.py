@@ -11,6 +11,7 @@ import pytest
 
 from fastredact import Redactor
 from fastredact.detect import HIDE_THRESHOLD_FACTOR, DetectorSet
+from fastredact.detect._vehicles import IN_VEHICLE_FACTOR
 from fastredact.options import RedactOptions
 from tests.support import shared_file
 
@@ -50,15 +51,20 @@ def test_unset_label_thresholds_leave_the_fingerprint_as_it_was() -> None:
 def test_a_stricter_plate_threshold_hides_fewer_plates(shared_data: Path, tmp_path: Path) -> None:
     src = shared_file(shared_data, "anonymizer/coco02.jpg")  # two readable plates, 0.61-0.69
 
-    def plates(**options: float) -> list[float]:
+    def plates(**options: float | bool) -> list[float]:
         result = Redactor(faces=False, workers=1, **options).redact_file(src, tmp_path / "o.jpg")
         assert result.ok, result.error
         return [d["score"] for d in result.detections if d["label"] == "plate"]
 
-    default, strict = plates(), plates(plate_threshold=0.95)
+    default = plates(vehicle_plates=False)
+    strict = plates(plate_threshold=0.95, vehicle_plates=False)
     assert len(default) >= 2 and min(default) >= 0.45 * HIDE_THRESHOLD_FACTOR - 1e-3
     assert len(strict) < len(default)
     assert all(s >= 0.95 * HIDE_THRESHOLD_FACTOR - 1e-3 for s in strict)
+    # Inside vehicles plates count from IN_VEHICLE_FACTOR of the threshold.
+    inside = plates(plate_threshold=0.95)
+    floor = 0.95 * IN_VEHICLE_FACTOR * HIDE_THRESHOLD_FACTOR
+    assert len(inside) >= len(strict) and all(s >= floor - 1e-3 for s in inside)
 
 
 def test_the_cli_takes_them(shared_data: Path, tmp_path: Path) -> None:

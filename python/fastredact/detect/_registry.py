@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from fastredact.detect._platenet import PLATES_FP32_SHA256, PLATES_SHA256
+from fastredact.detect._yolox import YOLOX_SHA256
 from fastredact.errors import DetectorError, ModelNotFound
 
 __all__ = [
@@ -38,9 +39,9 @@ class ModelInfo:
 
     name: str
     kind: str
-    """What it finds: ``"face"`` or ``"plate"``."""
+    """What it finds: ``"face"``, ``"plate"`` or ``"vehicle+person"``."""
     architecture: str
-    """``"centerface"``, ``"yunet"``, ``"platenet"``, ``"yolo"`` or ``"cascade"``."""
+    """``"centerface"``, ``"yunet"``, ``"platenet"``, ``"yolo"``, ``"yolox"`` or ``"cascade"``."""
     package: str
     """The Python package whose installed files hold the model."""
     relative_path: str
@@ -104,6 +105,19 @@ MODELS: dict[str, ModelInfo] = {
             install="",
             default=False,
             description="YuNet-n face detector (ONNX), shipped in the wheel",
+        ),
+        ModelInfo(
+            name="yolox-nano",
+            kind="vehicle+person",
+            architecture="yolox",
+            package="fastredact",
+            relative_path="detect/weights/yolox_nano.onnx",
+            sha256=YOLOX_SHA256,
+            license="Apache-2.0 (Megvii YOLOX; see detect/weights/YOLOX.md)",
+            install="",
+            default=True,
+            description="YOLOX-nano COCO detector (ONNX), in the wheel: vehicles for the plate "
+            "search inside them, people for --bodies",
         ),
         ModelInfo(
             name="haar-plate",

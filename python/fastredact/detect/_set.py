@@ -15,18 +15,28 @@ from numpy.typing import NDArray
 
 from fastredact._timing import StageTimer
 from fastredact.detect._base import Detections
-from fastredact.detect._load import MultiDetector, default_threshold, load_detector
+from fastredact.detect._load import (
+    DEFAULT_PLATE_MODEL,
+    MultiDetector,
+    default_threshold,
+    load_detector,
+)
+from fastredact.detect._platenet import PlateNet
 from fastredact.detect._registry import sha256_file
 from fastredact.detect._tiling import WINDOW_CONTEXT
+from fastredact.detect._vehicles import IN_VEHICLE_FACTOR, VEHICLE_THRESHOLD, People, VehiclePlates
+from fastredact.detect._yolox import YoloxCoco
 
 if TYPE_CHECKING:
     from fastredact.options import RedactOptions
 
-__all__ = ["HIDE_THRESHOLD_FACTOR", "DetectorSet", "as_rgb8"]
+__all__ = ["HIDE_THRESHOLD_FACTOR", "PERSON_THRESHOLD", "DetectorSet", "as_rgb8"]
 
 HIDE_THRESHOLD_FACTOR = 0.7
 """Faces and plates scoring at least this share of the run's threshold are hidden (see
 DetectorSet)."""
+PERSON_THRESHOLD = 0.4
+"""``--bodies``: YOLOX-nano's person score reported as a person (hidden from 0.7 x it)."""
 
 
 @dataclass
@@ -58,6 +68,8 @@ class DetectorSet:
             "min_size": float(options.min_size or 0),
         }
         thresholds: dict[str, float] = {}
+        wanted = options.bodies or options.background is not None
+        people = PERSON_THRESHOLD * HIDE_THRESHOLD_FACTOR if wanted else None
         if options.faces:
             face, thresholds["face"] = _with_hiding_margin(
                 options.face_model,
@@ -80,7 +92,13 @@ class DetectorSet:
                     "labels": ["plate"],
                 },
             )
+            if options.vehicle_plates and options.plate_model == DEFAULT_PLATE_MODEL:
+                plates = _with_vehicles(plates, thresholds["plate"], options, people)
+                people = None  # the same pass reports them
             parts.append(plates)
+        if people is not None:
+            parts.append(People(_objects(options), people))
+            thresholds["person"] = PERSON_THRESHOLD
         models = [
             {"name": str(p.model), "path": str(p.model_path), "sha256": sha256_file(p.model_path)}
             for part in parts
@@ -129,6 +147,22 @@ class DetectorSet:
 
     def describe(self) -> list[dict[str, str]]:
         return self.models
+
+
+def _objects(options: RedactOptions) -> YoloxCoco:
+    """YOLOX-nano, down to the lowest score a vehicle or a hidden person needs."""
+    lowest = min(VEHICLE_THRESHOLD, PERSON_THRESHOLD * HIDE_THRESHOLD_FACTOR)
+    return YoloxCoco(threads=options.threads_per_worker, threshold=lowest)
+
+
+def _with_vehicles(
+    plates: Any, reported: float, options: RedactOptions, people: float | None
+) -> VehiclePlates:
+    """``plates`` helped by the vehicles YOLOX-nano finds (:mod:`fastredact.detect._vehicles`);
+    inside a vehicle, plates are hidden from the in-vehicle threshold's hiding margin."""
+    floor = reported * IN_VEHICLE_FACTOR * HIDE_THRESHOLD_FACTOR
+    crops = PlateNet(threshold=floor, intra_op_num_threads=options.threads_per_worker)
+    return VehiclePlates(plates, _objects(options), crops, people=people)
 
 
 def _with_hiding_margin(model: str, arguments: dict[str, Any]) -> tuple[Any, float]:

@@ -14,7 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from fastredact._hiding import hide_verified
+import numpy as np
+
+from fastredact._hiding import hide_background, hide_verified
 from fastredact._timing import StageTimer
 from fastredact.detect import Detections
 from fastredact.errors import UnsupportedFormat
@@ -28,7 +30,6 @@ from fastredact.strip import StripResult, strip_heif_checked, strip_metadata
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    import numpy as np
     from numpy.typing import NDArray
 
     from fastredact.corrections import InputCorrections
@@ -58,6 +59,8 @@ class PhotoOutcome:
     """Why a photo with nothing to hide was re-encoded rather than stripped losslessly
     (HEIF / AVIF whose container the lossless strip could not be trusted with)."""
     timings: StageTimer = field(default_factory=StageTimer)
+    background_kept: list[list[int]] | None = None
+    """``--background``: the people's boxes left unhidden (whole pixels, every frame)."""
     output_size: tuple[int, int] | None = None
     """(width, height) of the written picture as displayed, when ``max_size`` /
     ``max_megapixels`` scaled it down; detections stay in the input's pixels."""
@@ -95,6 +98,7 @@ def redact_photo(
     untouched = not (
         any(len(frame) for frame in found)
         or any(len(frame) for frame in added)
+        or options.background is not None
         or scaled_size is not None
         or options.reencode
         or out_format != decoded.format
@@ -111,20 +115,24 @@ def redact_photo(
         if isinstance(rebuilt, StripResult):
             return _outcome(decoded, out_format, found, rebuilt, timer)
         refused = rebuilt
-    hidden = [
-        hide_verified(
-            frame,
-            frame_found,
-            options,
-            detectors,
-            timer,
-            added=frame_added,
-            keep=_kept_by(corrections, index),
+    hidden = []
+    kept: list[list[int]] = []
+    for index, (frame, frame_found, frame_added) in enumerate(
+        zip(decoded.frames, found, added, strict=True)
+    ):
+        if options.background is not None:
+            frame_found = _background(frame, frame_found, options, kept, timer)
+        hidden.append(
+            hide_verified(
+                frame,
+                frame_found,
+                options,
+                detectors,
+                timer,
+                added=frame_added,
+                keep=_kept_by(corrections, index),
+            )
         )
-        for index, (frame, frame_found, frame_added) in enumerate(
-            zip(decoded.frames, found, added, strict=True)
-        )
-    ]
     with timer("encode"):
         frames: list[Any] = list(decoded.frames)
         if scaled_size is not None:  # a publishing copy: hidden at full size, then scaled
@@ -144,7 +152,25 @@ def redact_photo(
     outcome.reencoded = True
     outcome.lossless_refused = refused
     outcome.output_size = scaled_size
+    outcome.background_kept = kept if options.background is not None else None
     return outcome
+
+
+def _background(
+    frame: Any,
+    found: Detections,
+    options: RedactOptions,
+    kept: list[list[int]],
+    timer: StageTimer,
+) -> Detections:
+    """``--background``: hide the frame but its people; returns what is left to hide (the
+    people too with ``--bodies``). ``kept`` gets the boxes left as they were."""
+    people = np.array([label == "person" for label in found.labels], np.bool_)
+    assert options.background is not None
+    with timer("hide"):
+        boxes = hide_background(frame, found.select(people), options, options.background)
+    kept.extend([int(v) for v in box] for box in boxes)
+    return found if options.bodies else found.select(~people)
 
 
 def _kept_by(

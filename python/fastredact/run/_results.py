@@ -55,6 +55,8 @@ class FileResult:
     """A video's detections frame by frame, in stored pixels (only with
     ``list_video_boxes``; :attr:`detections` counts them per label)."""
     timings_ms: dict[str, float] = field(default_factory=dict)
+    background_kept: list[list[int]] | None = None
+    """``--background``: the people's boxes left unhidden (whole pixels)."""
     corrections: list[str] | None = None
     """The ids of the reviewer's corrections applied to this input (``--corrections``)."""
 
@@ -85,6 +87,7 @@ class FileResult:
         self.metadata_removed = outcome.metadata_removed
         self.reencoded = outcome.reencoded
         self.lossless_refused = outcome.lossless_refused
+        self.background_kept = outcome.background_kept
         self.timings_ms.update(outcome.timings.milliseconds())
 
     def add_video(self, outcome: VideoOutcome, output_container: str) -> None:
