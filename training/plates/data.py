@@ -3,6 +3,8 @@
 Sources (all licence-clean, see MODEL_CARD.md):
 - ``../shared/data/openimages-plates/train`` (CC BY 2.0 images / CC BY 4.0 labels). The
   ``valid`` split is never read here.
+- ``../shared/data/plates-ro/train`` (MIT dashcam frames, with ``--plates-ro``); its ``valid``
+  split is never read here.
 - scikit-image's bundled sample images (minus astronaut, coffee and rocket, which the evaluation
   uses as plate-free photos), including its text and page scans as hard negatives.
 - procedural backgrounds: noise, gradients, stripes and grilles, random text without a plate.
@@ -33,6 +35,9 @@ class Photo:
     plates: np.ndarray
     vehicles: np.ndarray
     hard_points: list[tuple[float, float]] = field(default_factory=list)
+    stretch: tuple[float, float] = (0.9, 1.8)
+    """Random horizontal stretch when sampled: the Open Images split was squashed to 416x416
+    from mostly landscape photos; plates-ro frames keep their aspect (0.9-1.1)."""
 
 
 def read_labels(path: Path, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
@@ -68,6 +73,28 @@ def load_train_photos() -> list[Photo]:
     for path, plates, vehicles in load_split("train"):
         image = np.asarray(Image.open(path).convert("RGB"))
         photos.append(Photo(image, plates, vehicles))
+    return photos
+
+
+PLATES_RO = SHARED / "plates-ro"
+
+
+def load_plates_ro(split: str = "train") -> list[Photo]:
+    """plates-ro dashcam frames (MIT; 640x360 crops, labels ``0 x0 y0 x1 y1`` in pixels, no
+    vehicle boxes). Only ``train`` is ever trained on; ``valid`` is for evaluation."""
+    photos = []
+    for path in sorted((PLATES_RO / split / "images").glob("*.jpg")):
+        label = PLATES_RO / split / "labels" / (path.stem + ".txt")
+        rows = [
+            [float(v) for v in line.split()[1:5]]
+            for line in label.read_text().splitlines()
+            if line.split() and line.split()[0] == "0"
+        ]
+        image = np.asarray(Image.open(path).convert("RGB"))
+        pad_h, pad_w = -image.shape[0] % 32, -image.shape[1] % 32  # the net's stride
+        image = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), constant_values=114)
+        plates = np.array(rows, dtype=np.float32).reshape(-1, 4)
+        photos.append(Photo(image, plates, np.zeros((0, 4), np.float32), stretch=(0.9, 1.1)))
     return photos
 
 

@@ -149,7 +149,7 @@ class Sampler:
     def _real(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         photo = self.photos[int(rng.integers(0, len(self.photos)))]
         scale = _log_uniform(rng, 0.5, 2.2)
-        sx, sy = scale * rng.uniform(0.9, 1.8), scale
+        sx, sy = scale * rng.uniform(*photo.stretch), scale
         centre = self._crop_centre(rng, photo)
         jitter = rng.uniform(-0.4, 0.4, 2) * self.crop
         tx = self.crop / 2 - centre[0] * sx + jitter[0]

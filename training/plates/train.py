@@ -27,7 +27,7 @@ import numpy as np
 import synth
 import torch
 import torch.nn.functional as F
-from data import Photo, load_backgrounds, load_split, load_train_photos
+from data import Photo, load_backgrounds, load_plates_ro, load_split, load_train_photos
 from export import export_onnx, metadata
 from init_onnx import freeze_batchnorm, load_onnx_weights
 from metrics import Tally
@@ -189,6 +189,11 @@ def parse_args() -> argparse.Namespace:
         "and Asian plates); the shipped model was trained without",
     )
     parser.add_argument(
+        "--plates-ro",
+        action="store_true",
+        help="also train on plates-ro/train (MIT dashcam frames, EU plates by day and night)",
+    )
+    parser.add_argument(
         "--init",
         type=Path,
         default=None,
@@ -217,7 +222,7 @@ def main() -> None:
     random.seed(args.seed)
     torch.set_num_threads(args.threads)
     args.work.mkdir(parents=True, exist_ok=True)
-    photos = load_train_photos()
+    photos = load_train_photos() + (load_plates_ro("train") if args.plates_ro else [])
     backgrounds = load_backgrounds()
     styles = synth.STYLES + (synth.SQUARE_STYLES if args.square_plates else ())
     sampler = Sampler(

@@ -25,7 +25,7 @@ from fastredact.detect._platenet import PlateNet
 from fastredact.detect._registry import sha256_file
 from fastredact.detect._tiling import WINDOW_CONTEXT
 from fastredact.detect._vehicles import IN_VEHICLE_FACTOR, VEHICLE_THRESHOLD, People, VehiclePlates
-from fastredact.detect._yolox import YoloxCoco
+from fastredact.detect._yolox import LONG_SIDE, PEOPLE_LONG_SIDE, YoloxCoco
 
 if TYPE_CHECKING:
     from fastredact.options import RedactOptions
@@ -150,9 +150,12 @@ class DetectorSet:
 
 
 def _objects(options: RedactOptions) -> YoloxCoco:
-    """YOLOX-nano, down to the lowest score a vehicle or a hidden person needs."""
+    """YOLOX-nano, down to the lowest score a vehicle or a hidden person needs, at the size
+    people need when they are wanted (vehicles alone are found as well at less)."""
     lowest = min(VEHICLE_THRESHOLD, PERSON_THRESHOLD * HIDE_THRESHOLD_FACTOR)
-    return YoloxCoco(threads=options.threads_per_worker, threshold=lowest)
+    people = options.bodies or options.background is not None
+    side = PEOPLE_LONG_SIDE if people else LONG_SIDE
+    return YoloxCoco(threads=options.threads_per_worker, threshold=lowest, long_side=side)
 
 
 def _with_vehicles(

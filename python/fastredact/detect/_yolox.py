@@ -32,7 +32,14 @@ from fastredact.detect._nms import nms
 from fastredact.detect._runtime import create_session
 from fastredact.errors import DetectorError, ModelNotFound
 
-__all__ = ["COCO_LABELS", "LONG_SIDE", "YOLOX_SHA256", "YoloxCoco", "decode_yolox"]
+__all__ = [
+    "COCO_LABELS",
+    "LONG_SIDE",
+    "PEOPLE_LONG_SIDE",
+    "YOLOX_SHA256",
+    "YoloxCoco",
+    "decode_yolox",
+]
 
 YOLOX_SHA256 = "695e750a5d5754bb5a8d5325643b59282191a7e7a564e435a415fd3c578eab14"
 STRIDES = (8, 16, 32)
@@ -42,6 +49,9 @@ LONG_SIDE = 512
 """The picture's longer side at the network's input: on openimages-plates/valid it finds the
 vehicles of as many plates as at 640 (76 of 84 plates hidden either way; 74 at 416) for 0.64x
 the time, ~15 ms a picture on one core; a car 20 px long there is 150 px in a 4000-px photo."""
+PEOPLE_LONG_SIDE = 640
+"""The longer side when people are wanted (``--bodies``, ``--background``): at 512 px only 3
+of coco8's 7 labelled persons >= 32 px were covered, at 640 px 5 (benches/eval_people.py)."""
 COCO_LABELS = {0: "person", 2: "vehicle", 3: "vehicle", 5: "vehicle", 7: "vehicle"}
 """COCO class index -> fastredact's label (person; car, motorcycle, bus, truck)."""
 NMS_IOU = 0.45
