@@ -203,15 +203,22 @@ def test_corrections_add_a_missed_face_and_leave_a_false_positive(
     plate = plates[0]
     face = [290.0, 180.0, 570.0, 600.0]
     sha = row["input_sha256"]
+    removals = [
+        _row(id=f"rm{n}", action="remove", input="obama.png", input_sha256=sha, box=p["box"],
+             label="plate", score=p["score"], tag=None)
+        for n, p in enumerate(plates)
+    ]  # fmt: skip
     corrections = _write(tmp_path / "c.jsonl", [
-        _row(id="add1", input="obama.png", input_sha256=sha, box=face, tag="other"),
-        _row(id="rm1", action="remove", input="obama.png", input_sha256=sha, box=plate["box"],
-             label="plate", score=plate["score"], tag=None),
+        _row(id="add1", input="obama.png", input_sha256=sha, box=face, tag="other"), *removals,
     ])  # fmt: skip
     again = _redact(portrait, tmp_path / "second", corrections=corrections)["obama.png"]
     assert again["status"] == "ok"
-    assert again["corrections"] == ["add1", "rm1"]
-    assert [d["label"] for d in again["detections"]] == ["face"]
+    assert again["corrections"] == ["add1", *(r["id"] for r in removals)]
+    labels = [d["label"] for d in again["detections"]]
+    assert labels[0] == "face" and again["detections"][0]["score"] == 1.0
+    for d in again["detections"][1:]:  # only what verification found around the drawn box
+        assert _overlap(d["box"], _grown(face, 1.45)) > 0, d
+        assert all(_iou(d["box"], p["box"]) < 0.5 for p in plates), d
     assert again["settings_fingerprint"] != row["settings_fingerprint"]
 
     original = _pixels(portrait / "obama.png")
@@ -224,13 +231,29 @@ def test_corrections_add_a_missed_face_and_leave_a_false_positive(
     assert not np.array_equal(before[py0:py1, px0:px1], original[py0:py1, px0:px1])
     elsewhere = np.ones(original.shape[:2], bool)
     elsewhere[fy0:fy1, fx0:fx1] = False
-    mask = _mask_extent(plate["box"], 1.45)
-    elsewhere[mask] = False
+    for d in plates + again["detections"][1:]:
+        elsewhere[_mask_extent(d["box"], 1.45)] = False
     assert np.array_equal(after[elsewhere], before[elsewhere])
 
     third = _redact(portrait, tmp_path / "third", corrections=corrections)["obama.png"]
     assert third["output_sha256"] == again["output_sha256"]
     assert _sha(tmp_path / "third" / "obama.png") == _sha(tmp_path / "second" / "obama.png")
+
+
+def _grown(box: list[float], scale: float) -> list[float]:
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    hw, hh = (box[2] - box[0]) * scale / 2, (box[3] - box[1]) * scale / 2
+    return [cx - hw, cy - hh, cx + hw, cy + hh]
+
+
+def _overlap(a: list[float], b: list[float]) -> float:
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def _iou(a: list[float], b: list[float]) -> float:
+    inter = _overlap(a, b)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
 
 
 def _mask_extent(box: list[float], scale: float) -> tuple[slice, slice]:

@@ -186,5 +186,16 @@ def test_draw_a_miss_mark_a_false_positive_and_redact_again(
     cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
     hw, hh = (bx1 - bx0) * 0.75 + 2, (by1 - by0) * 0.75 + 2  # the margin's mask, scale 1.45
     rest[int(cy - hh) : int(cy + hh) + 1, int(cx - hw) : int(cx + hw) + 1] = False
+    for d in again["detections"]:  # what else was hidden: verification's finds, if any
+        if d["label"] == "face" and d["score"] == 1.0:
+            continue  # the drawn box, excluded exactly above
+        x0, y0, x1, y1 = d["box"]
+        mx, my = (x1 - x0) * 0.75 + 2, (y1 - y0) * 0.75 + 2
+        mcx, mcy = (x0 + x1) / 2, (y0 + y1) / 2
+        ys, xs = (
+            slice(max(0, int(mcy - my)), int(mcy + my) + 1),
+            slice(max(0, int(mcx - mx)), int(mcx + mx) + 1),
+        )
+        rest[ys, xs] = False
     assert np.array_equal(after[rest], before[rest]), "nothing else changed"
     assert json.loads((tmp_path / "review" / "sample.json").read_text())["how"]["drawn"] == 1

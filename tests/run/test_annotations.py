@@ -63,7 +63,12 @@ def test_yolo_labels_are_carried_with_their_hidden_fractions(
             cx, cy, w, h = (float(v) for v in line.split()[1:5])
             W, H = row["width"], row["height"]
             box = [(cx - w / 2) * W, (cy - h / 2) * H, (cx + w / 2) * W, (cy + h / 2) * H]
-            assert fraction == pytest.approx(_pixel_fraction(box, hidden, 1.45), abs=0.03)
+            # The manifest rounds hidden boxes outwards to whole pixels: the true box lies
+            # between that and the box 1 px smaller on each side.
+            inner = [[x0 + 1, y0 + 1, x1 - 1, y1 - 1] for x0, y0, x1, y1 in hidden]
+            low = _pixel_fraction(box, [b for b in inner if b[2] > b[0] and b[3] > b[1]], 1.45)
+            high = _pixel_fraction(box, hidden, 1.45)
+            assert low - 0.03 <= fraction <= high + 0.03, (path, line, fraction, low, high)
             checked += fraction > 0
     assert checked >= 3  # some labelled objects (people) were partly hidden: not vacuous
 

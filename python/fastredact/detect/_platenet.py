@@ -38,9 +38,9 @@ __all__ = [
     "default_model_path",
 ]
 
-PLATES_SHA256 = "8b3a64aaaf838748ff0c658e3b69d068d771ee43afbe1336c30862fd0a6aca97"
+PLATES_SHA256 = "601109f61b3d81f6d9e5e746f9f9b7906690eb8e668a1cb2365bc7ebccae1775"
 """``plates_int8.onnx``: the trained network quantized to int8 (the default)."""
-PLATES_FP32_SHA256 = "2080d8633908073cfc16e13bb2951cbb4fb1e1a1d9df7abd2b84ddbac089010d"
+PLATES_FP32_SHA256 = "bc581801a1fdaaa0b17cb05ca9de1bcf73c3664ac5eb61d0d4d0f659263c660a"
 """``plates.onnx``: the trained network as exported (float)."""
 STRIDE = 4
 ALIGN = 32
