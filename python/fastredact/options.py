@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, get_args, get_origin
@@ -528,16 +529,21 @@ def scaled_size(
     ``max_size`` and its pixel count at most ``max_megapixels`` million (aspect ratio kept,
     rounded down; to even numbers with ``even``, as 4:2:0 video needs), or ``None`` when it
     is within both."""
-    scale = 1.0
-    if max_size is not None and max(width, height) > max_size:
-        scale = max_size / max(width, height)
-    if max_megapixels is not None and width * height > max_megapixels * 1e6:
-        scale = min(scale, (max_megapixels * 1e6 / (width * height)) ** 0.5)
-    if scale >= 1.0:
+    side = float(max_size) if max_size is not None else math.inf
+    pixels = max_megapixels * 1e6 if max_megapixels is not None else math.inf
+    if max(width, height) <= side and width * height <= pixels:
         return None
+    scale = min(1.0, side / max(width, height), (pixels / (width * height)) ** 0.5)
     step = 2 if even else 1
     w = min(width, max(step, int(width * scale + 1e-9) // step * step))
     h = min(height, max(step, int(height * scale + 1e-9) // step * step))
+    # The float scale can land a hair over a limit (a side rounded up by the epsilon, or a
+    # square root that rounds to 1): take steps off the longer side until both hold.
+    while (max(w, h) > side or w * h > pixels) and max(w, h) > step:
+        if w >= h:
+            w -= step
+        else:
+            h -= step
     return w, h
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -29,6 +29,9 @@ from tests.support.video_quality import trim_clip
     st.one_of(st.none(), st.floats(0.01, 100)),
     st.booleans(),
 )
+# Found by hypothesis on 2026-12-07: a square root that rounds to 1, a side rounded up.
+@example(10_000, 10_000, None, 99.99999999999999, False)
+@example(2000, 2000, None, 3.999999999999986, False)
 def test_scaled_size_keeps_within_the_limits(
     width: int, height: int, max_size: int | None, max_mp: float | None, even: bool
 ) -> None:
