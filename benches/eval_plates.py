@@ -47,11 +47,12 @@ def load_rgb(path: Path) -> NDArray[np.uint8]:
         return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
 
 
-def plate_boxes(label_file: Path, width: int, height: int) -> NDArray[np.float32]:
+def plate_boxes(label_file: Path, width: int, height: int, cls: str = "0") -> NDArray[np.float32]:
+    """The axis-aligned boxes of class ``cls`` (``"0"`` plates, ``"1"`` vehicles)."""
     rows = []
     for line in label_file.read_text().splitlines():
         parts = line.split()
-        if not parts or parts[0] != "0":
+        if not parts or parts[0] != cls:
             continue
         pts = np.asarray(parts[1:9], np.float64).reshape(4, 2) * (width, height)
         rows.append([pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max()])
@@ -247,9 +248,12 @@ def score_manifest(folder: Path, manifest: Path, *, ro: bool = False) -> dict[st
             rows[row["path"]] = row
     threshold = float((record.get("thresholds") or {}).get("plate", 0.45))
     tally = dict.fromkeys(
-        ("plates", "found", "hidden", "found_iou50", "hidden_iou50", "found_iou30"), 0
+        ("plates", "found", "hidden", "found_iou50", "hidden_iou50", "found_iou30", "photos"), 0
     )
-    for image_path, _image, truth in (ro_samples if ro else samples)(folder):
+    tally.update(
+        dict.fromkeys(("false_found", "false_hidden", "false_found_out", "false_hidden_out"), 0)
+    )
+    for image_path, image, truth in (ro_samples if ro else samples)(folder):
         listed = rows[image_path.name].get("detections", {})
         every = [(b[:4], b[4], label) for label, items in listed.items() for b in items]
         hidden = np.array([b for b, _, _ in every], np.float32).reshape(-1, 4)
@@ -259,6 +263,18 @@ def score_manifest(folder: Path, manifest: Path, *, ro: bool = False) -> dict[st
         keep = plate_scores >= threshold
         found, found_scores = plate_boxes_[keep], plate_scores[keep]
         tally["plates"] += len(truth)
+        tally["photos"] += 1
+        false = false_boxes(truth, plate_boxes_)
+        label = folder / "labels" / (image_path.stem + ".txt")
+        vehicles = (
+            plate_boxes(label, image.shape[1], image.shape[0], "1")
+            if not ro and label.exists() else np.zeros((0, 4), np.float32)
+        )  # fmt: skip
+        outside = ~centres_in(plate_boxes_, vehicles)
+        tally["false_hidden"] += int(false.sum())
+        tally["false_found"] += int((false & keep).sum())
+        tally["false_hidden_out"] += int((false & outside).sum())
+        tally["false_found_out"] += int((false & outside & keep).sum())
         for x0, y0, x1, y1 in truth:
             cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
             for name, boxes in (("found", found), ("hidden", hidden)):
@@ -270,6 +286,39 @@ def score_manifest(folder: Path, manifest: Path, *, ro: bool = False) -> dict[st
         tally["hidden_iou50"] += match(truth, plate_boxes_, plate_scores, 0.5)
         tally["found_iou30"] += match(truth, found, found_scores, MATCH_IOU)
     return tally
+
+
+def centres_in(boxes: NDArray[np.float32], regions: NDArray[np.float32]) -> NDArray[np.bool_]:
+    """For each box, whether its centre lies inside one of ``regions``."""
+    if not len(boxes) or not len(regions):
+        return np.zeros(len(boxes), np.bool_)
+    cx = ((boxes[:, 0] + boxes[:, 2]) / 2)[:, None]
+    cy = ((boxes[:, 1] + boxes[:, 3]) / 2)[:, None]
+    r = regions[None]
+    inside = (r[..., 0] <= cx) & (cx <= r[..., 2]) & (r[..., 1] <= cy) & (cy <= r[..., 3])
+    return np.asarray(inside.any(axis=1), np.bool_)
+
+
+def false_boxes(truth: NDArray[np.float32], boxes: NDArray[np.float32]) -> NDArray[np.bool_]:
+    """For each box, whether it is a false plate: it holds no labelled plate's centre and
+    overlaps none at IoU >= MATCH_IOU."""
+    if not len(truth):
+        return np.ones(len(boxes), np.bool_)
+    if not len(boxes):
+        return np.zeros(0, np.bool_)
+    lo = np.maximum(boxes[:, None, :2], truth[None, :, :2])
+    hi = np.minimum(boxes[:, None, 2:], truth[None, :, 2:])
+    inter = np.clip(hi - lo, 0, None).prod(axis=2)
+    iou = inter / (_area(boxes)[:, None] + _area(truth)[None] - inter + 1e-9)
+    tx = ((truth[:, 0] + truth[:, 2]) / 2)[None]
+    ty = ((truth[:, 1] + truth[:, 3]) / 2)[None]
+    b = boxes[:, None, :]
+    centre = (b[..., 0] <= tx) & (tx <= b[..., 2]) & (b[..., 1] <= ty) & (ty <= b[..., 3])
+    return np.asarray(~((iou >= MATCH_IOU) | centre).any(axis=1), np.bool_)
+
+
+def _area(boxes: NDArray[np.float32]) -> NDArray[np.float32]:
+    return np.asarray((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), np.float32)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -315,6 +364,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{t['hidden'] / n:.3f}) | {t['found_iou50']} / {t['hidden_iou50']} | "
             f"{t['found_iou30']} ({t['found_iou30'] / n:.3f}) |"
         )
+        photos = max(1, t["photos"])
+        print(f"\nfalse plate boxes per photo, found / hidden: {t['false_found'] / photos:.2f}"
+              f" / {t['false_hidden'] / photos:.2f}", end="")  # fmt: skip
+        if not args.plates_ro:
+            print(f"; outside labelled vehicles {t['false_found_out'] / photos:.2f}"
+                  f" / {t['false_hidden_out'] / photos:.2f}", end="")  # fmt: skip
+        print(f" ({t['photos']} photos)")
         return 0
     if args.plate_free:
         count_plate_free(args.data, args.threshold, vehicles=not args.no_vehicles)

@@ -138,9 +138,10 @@ class RedactOptions:
     vehicle_plates: bool = field(
         default=True,
         metadata=_flag(
-            "also search plates inside each vehicle that YOLOX-nano finds, in crops enlarged "
-            "to plate-readable scale, from 0.78 x the plate threshold (default: on; with "
-            "--plate-model platenet)",
+            "use the vehicles YOLOX-nano finds: search plates inside each, in crops enlarged "
+            "to plate-readable scale, from 0.78 x the plate threshold; outside them, keep a "
+            "plate under 1.33 x the threshold only if a second, closer look confirms it "
+            "(default: on; with --plate-model platenet)",
             FIND,
         ),
     )
@@ -168,8 +169,7 @@ class RedactOptions:
     plate_threshold: float | None = field(
         default=None,
         metadata=_flag(
-            "--threshold for plates only, e.g. 0.6 for indoor photos, where textures can "
-            "look like plates (default: --threshold, else 0.45)",
+            "--threshold for plates only (default: --threshold, else 0.45)",
             FIND,
             "T",
         ),

@@ -19,7 +19,9 @@ from PIL import Image
 
 from fastredact.cli import main
 from fastredact.detect import DetectorSet
+from fastredact.detect._base import Detections
 from fastredact.detect._nms import iou_matrix
+from fastredact.detect._platenet import PlateBoxes
 from fastredact.detect._vehicles import VehiclePlates
 from fastredact.detect._yolox import YOLOX_SHA256, YoloxCoco, default_model_path
 from fastredact.errors import ModelNotFound
@@ -91,21 +93,89 @@ def _plates(vehicles: bool) -> DetectorSet:
     return DetectorSet.load(RedactOptions(faces=False, vehicle_plates=vehicles, workers=1))
 
 
-def test_the_search_inside_vehicles_only_adds_plates(shared_data: Path) -> None:
+def test_the_vehicle_pass_adds_plates_and_drops_only_false_ones(shared_data: Path) -> None:
+    """Against the whole-picture pass alone, on 25 street photos: every box on a labelled
+    plate is kept, boxes are added inside vehicles, and what is dropped (outside vehicles,
+    not confirmed by the second look) holds no labelled plate."""
     with_vehicles, without = _plates(True), _plates(False)
     assert isinstance(with_vehicles.detector.detectors[0], VehiclePlates)  # type: ignore[union-attr]
     folder = shared_data / "openimages-plates" / "valid"
-    added = 0
-    for _, rgb, _ in list(eval_plates.samples(folder))[:25]:
+    added = dropped = 0
+    for _, rgb, truth in list(eval_plates.samples(folder))[:25]:
         base, more = without.detect(rgb), with_vehicles.detect(rgb)
-        if len(base):
-            overlap = iou_matrix(base.boxes, more.boxes) if len(more) else np.zeros((len(base), 1))
-            assert (overlap.max(axis=1) >= 0.5).all(), "a whole-picture plate was lost"
-        added += len(more) - len(base)
+        if not len(base):
+            added += len(more)
+            continue
+        overlap = iou_matrix(base.boxes, more.boxes) if len(more) else np.zeros((len(base), 1))
+        lost = overlap.max(axis=1) < 0.5
+        assert eval_plates.false_boxes(truth, base.boxes[lost]).all(), "a true plate was lost"
+        dropped += int(lost.sum())
+        added += len(more) - int((~lost).sum())
     assert added > 0, "no plate was found inside a vehicle on 25 street photos"
+    assert dropped > 0, "the second look dropped nothing outside vehicles on 25 street photos"
     for relative in PLATE_FREE:
         rgb = np.asarray(Image.open(shared_file(shared_data, relative)).convert("RGB"))
-        assert len(with_vehicles.detect(rgb)) == len(without.detect(rgb)), relative
+        assert len(with_vehicles.detect(rgb)) <= len(without.detect(rgb)), relative
+
+
+def test_a_kitchen_holds_no_plates(shared_data: Path) -> None:
+    """The 12 MP kitchen photo: 101 plate-like boxes (knobs, tiles, a display) down to the
+    hiding margin without the vehicle pass; measured 2 with it on 2026-12-07."""
+    from fastredact import photo
+
+    path = shared_file(shared_data, "exif-samples/heic/mobile/iphone_13_pro_max.HEIC")
+    rgb = np.ascontiguousarray(photo.decode_image(path.read_bytes()).frames[0][:, :, :3])
+    assert len(_plates(False).detect(rgb)) >= 50, "the whole-picture pass alone"
+    assert len(_plates(True).detect(rgb)) <= 4
+
+
+class _Fixed:
+    """A detector stub returning fixed detections."""
+
+    def __init__(self, found: Detections) -> None:
+        self.found = found
+
+    def detect(self, image: np.ndarray) -> Detections:
+        return self.found
+
+
+class _SecondLook:
+    """A PlateNet stub: one plate over the whole window, scoring the window's centre pixel
+    value / 100 (the test paints each doubtful plate's surroundings with its score)."""
+
+    def __init__(self) -> None:
+        self.windows = 0
+
+    def detect(self, image: np.ndarray, scale: float = 1.0) -> PlateBoxes:
+        self.windows += 1
+        h, w = image.shape[:2]
+        score = float(image[h // 2, w // 2, 0]) / 100
+        return PlateBoxes(np.array([[0, 0, w, h]], np.float32), np.array([score], np.float32))
+
+
+def test_plates_outside_vehicles_need_a_sure_score_or_a_second_look() -> None:
+    # (left edge, score, what the second look scores around it); each plate 40 x 10 px
+    plates = [
+        (20, 0.40, 0),  # inside the vehicle: kept as found, no look
+        (400, 0.61, 0),  # outside, sure (>= 0.6 at a 0.45 threshold): kept, no look
+        (600, 0.40, 55),  # outside, confirmed (0.55 >= 0.5): kept
+        (800, 0.50, 45),  # outside, not confirmed: dropped
+    ]
+    found = Detections(
+        np.array([[x, 100, x + 40, 110] for x, _, _ in plates], np.float32),
+        np.array([score for _, score, _ in plates], np.float32),
+        ("plate",) * len(plates),
+    )
+    vehicle = np.array([[0, 50, 100, 150]], np.float32)
+    rgb = np.zeros((400, 1000, 3), np.uint8)
+    for x, _, look in plates:
+        rgb[:, x - 30 : x + 70] = look  # the second look's window: 2.5 x the plate's width
+    looks = _SecondLook()
+    gate = VehiclePlates(_Fixed(found), _Fixed(Detections.empty()), looks, reported=0.45)  # type: ignore[arg-type]
+    kept = gate._plausible(rgb, found, vehicle)
+    assert looks.windows == 2, "only the two doubtful plates outside vehicles get a second look"
+    assert [int(b[0]) for b in kept.boxes] == [20, 400, 600]
+    assert len(gate._plausible(rgb, found, vehicle[:0])) == 2, "no vehicle: the first is doubtful"
 
 
 @pytest.mark.parametrize(
@@ -114,7 +184,8 @@ def test_the_search_inside_vehicles_only_adds_plates(shared_data: Path) -> None:
         # Measured 75 of 84 (0.893) on 2026-12-07 (76 before PlateNet's plates-ro fine-tune);
         # the whole-picture pass alone hid 70.
         ("openimages-plates/valid", 84, 73),
-        # Measured 124 of 126 (0.984) on 2026-12-07; 104 before the plates-ro fine-tune.
+        # Measured 122 of 126 (0.968) on 2026-12-07 (124 before the second look outside
+        # vehicles, 104 before the plates-ro fine-tune).
         ("plates-ro/valid", 126, 120),
     ],
 )

@@ -24,7 +24,12 @@ from fastredact.detect._load import (
 from fastredact.detect._platenet import PlateNet
 from fastredact.detect._registry import sha256_file
 from fastredact.detect._tiling import WINDOW_CONTEXT
-from fastredact.detect._vehicles import IN_VEHICLE_FACTOR, VEHICLE_THRESHOLD, People, VehiclePlates
+from fastredact.detect._vehicles import (
+    CONTEXT_THRESHOLD,
+    IN_VEHICLE_FACTOR,
+    People,
+    VehiclePlates,
+)
 from fastredact.detect._yolox import LONG_SIDE, PEOPLE_LONG_SIDE, YoloxCoco
 
 if TYPE_CHECKING:
@@ -152,7 +157,7 @@ class DetectorSet:
 def _objects(options: RedactOptions) -> YoloxCoco:
     """YOLOX-nano, down to the lowest score a vehicle or a hidden person needs, at the size
     people need when they are wanted (vehicles alone are found as well at less)."""
-    lowest = min(VEHICLE_THRESHOLD, PERSON_THRESHOLD * HIDE_THRESHOLD_FACTOR)
+    lowest = min(CONTEXT_THRESHOLD, PERSON_THRESHOLD * HIDE_THRESHOLD_FACTOR)
     people = options.bodies or options.background is not None
     side = PEOPLE_LONG_SIDE if people else LONG_SIDE
     return YoloxCoco(threads=options.threads_per_worker, threshold=lowest, long_side=side)
@@ -165,7 +170,7 @@ def _with_vehicles(
     inside a vehicle, plates are hidden from the in-vehicle threshold's hiding margin."""
     floor = reported * IN_VEHICLE_FACTOR * HIDE_THRESHOLD_FACTOR
     crops = PlateNet(threshold=floor, intra_op_num_threads=options.threads_per_worker)
-    return VehiclePlates(plates, _objects(options), crops, people=people)
+    return VehiclePlates(plates, _objects(options), crops, reported=reported, people=people)
 
 
 def _with_hiding_margin(model: str, arguments: dict[str, Any]) -> tuple[Any, float]:
