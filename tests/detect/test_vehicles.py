@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from fastredact.cli import main
-from fastredact.detect import DetectorSet
+from fastredact.detect import DetectorSet, _yolox
 from fastredact.detect._base import Detections
 from fastredact.detect._nms import iou_matrix
 from fastredact.detect._platenet import PlateBoxes
@@ -76,6 +76,24 @@ def test_yolox_decodes_like_the_reference(shared_data: Path) -> None:
     for c, _, ref_box in reference:
         boxes = kept["person" if c == 0 else "vehicle"]
         assert iou_matrix(np.array([ref_box], np.float32), boxes).max() > 0.45
+
+
+def test_thinning_a_large_picture_keeps_its_vehicles(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large picture is thinned (every k-th pixel) before the area resize to 512 px; the
+    vehicles found are those of the plain area resize."""
+    rgb = np.asarray(
+        Image.open(shared_file(shared_data, "egoblur/gen2/test_lp_image.png")).convert("RGB")
+    )
+    yolox = YoloxCoco(threshold=0.3)
+    thinned = yolox.detect(rgb)
+    monkeypatch.setattr(_yolox, "_thinned", lambda image, scale: image)
+    plain = yolox.detect(rgb)
+    vehicles = [d.boxes[np.array(d.labels) == "vehicle"] for d in (thinned, plain)]
+    assert len(vehicles[1]) >= 5, "the street photo holds cars"
+    assert len(vehicles[0]) == len(vehicles[1])
+    assert (iou_matrix(vehicles[1], vehicles[0]).max(axis=1) >= 0.7).all()
 
 
 def test_an_altered_model_is_refused(tmp_path: Path) -> None:

@@ -116,8 +116,9 @@ def _prepare(image: npt.NDArray[np.uint8], scale: float) -> tuple[FloatArray, fl
         resized = np.asarray(
             cv2.copyMakeBorder(resized, 0, pad_h, 0, pad_w, cv2.BORDER_CONSTANT, value=0)
         )
-    tensor = resized.transpose(2, 0, 1)[None].astype(np.float32) / np.float32(255.0)
-    return np.ascontiguousarray(tensor), new_w / width, new_h / height
+    tensor = np.empty((1, 3, *resized.shape[:2]), np.float32)
+    np.multiply(resized.transpose(2, 0, 1), np.float32(1 / 255), out=tensor[0])  # one pass
+    return tensor, new_w / width, new_h / height
 
 
 class PlateNet:
