@@ -25,8 +25,8 @@ from fastredact.detect._platenet import PlateNet
 from fastredact.detect._registry import sha256_file
 from fastredact.detect._tiling import WINDOW_CONTEXT
 from fastredact.detect._vehicles import (
-    CONTEXT_THRESHOLD,
     IN_VEHICLE_FACTOR,
+    VEHICLE_THRESHOLD,
     People,
     VehiclePlates,
 )
@@ -157,7 +157,7 @@ class DetectorSet:
 def _objects(options: RedactOptions) -> YoloxCoco:
     """YOLOX-nano, down to the lowest score a vehicle or a hidden person needs, at the size
     people need when they are wanted (vehicles alone are found as well at less)."""
-    lowest = min(CONTEXT_THRESHOLD, PERSON_THRESHOLD * HIDE_THRESHOLD_FACTOR)
+    lowest = min(VEHICLE_THRESHOLD, PERSON_THRESHOLD * HIDE_THRESHOLD_FACTOR)
     people = options.bodies or options.background is not None
     side = PEOPLE_LONG_SIDE if people else LONG_SIDE
     return YoloxCoco(threads=options.threads_per_worker, threshold=lowest, long_side=side)
