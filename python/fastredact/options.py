@@ -191,7 +191,8 @@ class RedactOptions:
         metadata=_flag(
             "also hide everything but the people (each person YOLOX-nano finds, by its box) "
             "with this mode, for scenes where the place identifies the person; faces and "
-            "plates are hidden on top; photos only (a video fails) (default: off)",
+            "plates are hidden on top; in videos, people are kept on the frames they are "
+            "seen on (default: off)",
             HIDE,
             "MODE",
         ),
@@ -458,6 +459,7 @@ class RedactOptions:
             list_boxes=self.list_video_boxes,
             max_size=self.max_size,
             max_megapixels=self.max_megapixels,
+            every_frame=self.background is not None,
         )
 
     def threshold_for(self, label: str) -> float | None:

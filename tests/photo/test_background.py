@@ -1,6 +1,6 @@
 """``--background MODE``: everything but the people is hidden, on a synthetic scene whose
-background is a known pattern and whose person is a real portrait pasted on it; a video is
-refused (a failed row, nothing written)."""
+background is a known pattern and whose person is a real portrait pasted on it (video:
+tests/video/test_background_video.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from PIL import Image
 from fastredact.cli import main
 from fastredact.run import read_manifest
 from tests.support import shared_file
-from tests.support.videoclips import make_square_clip
 
 PASTE = (420, 260, 820, 804)  # x0, y0, x1, y1 of the portrait on the canvas
 
@@ -62,15 +61,3 @@ def test_only_the_people_are_left(shared_data: Path, tmp_path: Path) -> None:
     assert np.array_equal(out[person], original[person]), "the person's pixels are untouched"
     fx0, fy0, fx1, fy1 = (int(v) for v in faces[0])
     assert np.abs(out[fy0:fy1, fx0:fx1] - original[fy0:fy1, fx0:fx1]).mean() > 8
-
-
-def test_a_video_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "in").mkdir()
-    make_square_clip(tmp_path / "in" / "clip.mp4")
-    manifest = tmp_path / "m.jsonl"
-    code = main(["redact", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--manifest",
-                 str(manifest), "--background", "blur", "--no-progress"])  # fmt: skip
-    assert code == 1
-    (row,) = read_manifest(manifest)
-    assert row["status"] == "failed" and "--background" in row["error"]
-    assert not (tmp_path / "out" / "clip.mp4").exists()

@@ -62,7 +62,12 @@ class SquareDetector:
         return Dets(box, np.ones(1, np.float32), np.zeros(1, np.int64))
 
 
-def fill_black(rgb: NDArray[np.uint8], boxes: NDArray[np.float32], carried: object = None) -> None:
+def fill_black(
+    rgb: NDArray[np.uint8],
+    boxes: NDArray[np.float32],
+    carried: object = None,
+    labels: object = None,
+) -> None:
     """Stand-in redaction: paint each box (grown by 2 px) black."""
     h, w = rgb.shape[:2]
     for x0, y0, x1, y1 in boxes:

@@ -83,6 +83,27 @@ def test_labels_do_not_mix() -> None:
     assert cov.tracks_started == 2
 
 
+def test_each_box_carries_its_tracks_label() -> None:
+    """A person and a face with an attachment: every frame's boxes come out with their
+    track's label, the attachment with None, interpolated frames too."""
+    person, face, chin = [0.0, 0.0, 50.0, 100.0], [10.0, 5.0, 30.0, 25.0], [12.0, 25.0, 28.0, 32.0]
+    cov = TemporalCoverage(CoverageSettings(extend=1, max_gap=3))
+    out: list[FrameBoxes] = []
+    for i in range(6):
+        seen = i != 2  # frame 2: detection did not run (interpolated)
+        boxes, labels, parents = [person, face, chin], ["person", "face", "face"], [-1, -1, 1]
+        out += cov.push(
+            i, boxes if seen else None, labels if seen else None, parents if seen else None
+        )
+    out += cov.finish()
+    assert [fb.index for fb in out] == list(range(6))
+    for fb in out:
+        # between two detections a track carries the attachments of both (here the same)
+        assert fb.labels == ("person", "face", None) + ((None,) if fb.index == 2 else ())
+        by_label = {label: box.tolist() for box, label in zip(fb.boxes, fb.labels, strict=True)}
+        assert by_label == {"person": person, "face": face, None: chin}, fb
+
+
 def test_two_objects_keep_their_own_tracks() -> None:
     a, b = [0.0, 0.0, 20.0, 20.0], [100.0, 0.0, 120.0, 20.0]
     cov = TemporalCoverage()

@@ -447,7 +447,9 @@ def test_frames_with_guessed_boxes_are_counted(tmp_path: Path) -> None:
     src = make_square_clip(tmp_path / "in.mp4", frames=24)
     guessed: list[bool] = []
 
-    def record(rgb: NDArray[np.uint8], boxes: NDArray[np.float32], extended: object) -> None:
+    def record(
+        rgb: NDArray[np.uint8], boxes: NDArray[np.float32], extended: object, labels: object
+    ) -> None:
         guessed.append(bool(np.asarray(extended).any()))
         fill_black(rgb, boxes)
 

@@ -121,8 +121,6 @@ def _video(
     corrections: InputCorrections | None,
 ) -> None:
     result.format = container
-    if options.background is not None:
-        raise UnsupportedFormat("--background is not available for videos yet; nothing written")
     dst = video_output_path(dst, container)
     result.input_sha256 = item.sha256()
     _check_corrections(corrections, result)

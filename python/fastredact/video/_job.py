@@ -68,7 +68,9 @@ class FrameDetector(Protocol):
     def detect(self, rgb: NDArray[np.uint8], /) -> DetectionsLike: ...
 
 
-FrameRedactor = Callable[[NDArray[np.uint8], NDArray[np.float32], NDArray[np.bool_]], None]
+FrameRedactor = Callable[
+    [NDArray[np.uint8], NDArray[np.float32], NDArray[np.bool_], list[object]], None
+]
 FrameScreen = Callable[[int, "FrameDetections"], "FrameDetections"]
 ProgressCallback = Callable[[int, "int | None"], None]
 
@@ -449,17 +451,20 @@ class VideoJob:
         frame = self.pending.popleft()
         assert self.tags is not None
         boxes, extended = fb.boxes, fb.extended
+        labels = list(fb.labels) if len(fb.labels) == len(boxes) else [None] * len(boxes)
         added = self.extra.get(fb.index)
         if added is not None:
             boxes = np.concatenate([boxes, added]).astype(np.float32)
             extended = np.concatenate([extended, np.zeros(len(added), np.bool_)])
+            labels += [None] * len(added)
         inside = _in_frame(boxes, frame.width, frame.height)
         boxes, extended = boxes[inside], extended[inside]
-        if len(boxes):
+        labels = [label for label, keep in zip(labels, inside, strict=True) if keep]
+        if len(boxes) or self.options.every_frame:
             with self.timer("convert_s"):
                 rgb = to_rgb(frame, self.tags)
             with self.timer("redact_s"):
-                self.redact_frame(rgb, boxes, extended)
+                self.redact_frame(rgb, boxes, extended, labels)
             with self.timer("convert_s"):
                 out_frame = from_rgb(rgb, frame, self.pix_fmt, self.tags, self.out_size)
             self.result.frames_redacted += 1

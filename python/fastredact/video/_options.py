@@ -58,6 +58,9 @@ class VideoOptions:
     list_boxes: bool = False
     """Keep every detected frame's boxes in :attr:`VideoResult.detected` (the manifest
     lists them)."""
+    every_frame: bool = False
+    """Call the frame redactor on every frame, with boxes or without (``--background`` hides
+    a frame without people too)."""
     max_size: int | None = None
     max_megapixels: float | None = None
     """Publishing copies: the output is scaled down (area filter, even sizes) to these limits

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from fastredact._hiding import attachment_parents, hide_boxes, hide_verified
+from fastredact._hiding import attachment_parents, hide_background, hide_boxes, hide_verified
 from fastredact.detect import Detections
 from fastredact.video._job import FrameDetections, FrameScreen, ProgressCallback, VideoResult
 from fastredact.video._redact import redact_video
@@ -75,7 +75,7 @@ def redact_video_file(
         redact_frame=hider.hide,
         options=options.video_options(),
         progress=progress,
-        check=_Reported(detectors) if options.verify_video else None,
+        check=_Reported(detectors, people=options.bodies) if options.verify_video else None,
         extra=extra,
         screen=screen,
     )
@@ -125,19 +125,41 @@ class _FrameHider:
 
     def detect(self, rgb: NDArray[np.uint8]) -> FrameDetections:
         primary = self.detectors.detect(rgb)
+        kept = self._kept_people(primary)
+        hidden = primary.select(~kept)
         found = hide_verified(
-            rgb.copy(), primary, self.options, self.detectors, found_mask_scale=self.scale
+            rgb.copy(), hidden, self.options, self.detectors, found_mask_scale=self.scale
         )
+        parents = attachment_parents(found.boxes, len(hidden))
+        if kept.any():  # --background's people: tracked, never hidden nor verified around
+            people = primary.select(kept)
+            found = Detections.concat([found, people])
+            parents = np.concatenate([parents, np.full(len(people), -1, np.int64)])
         self.boxes_per_label.update(found.labels)
-        parents = attachment_parents(found.boxes, len(primary))
         return FrameDetections(found.boxes, found.labels, parents, found.scores)
 
+    def _kept_people(self, found: Detections) -> NDArray[np.bool_]:
+        """Which of ``found`` are people ``--background`` keeps (all of them, without
+        ``--bodies``)."""
+        if self.options.background is None or self.options.bodies:
+            return np.zeros(len(found), np.bool_)
+        return np.array([label == "person" for label in found.labels], np.bool_).reshape(-1)
+
     def hide(
-        self, rgb: NDArray[np.uint8], boxes: NDArray[np.float32], extended: NDArray[np.bool_]
+        self,
+        rgb: NDArray[np.uint8],
+        boxes: NDArray[np.float32],
+        extended: NDArray[np.bool_],
+        labels: list[object],
     ) -> None:
         """Hide the ``boxes`` of one frame; a frame holding a box copied beyond its track's
         detections (``extended``) is verified around every box (the copied blob changes the
-        others' surroundings)."""
+        others' surroundings). With ``--background`` the frame is hidden first but its
+        people (see :func:`_background`)."""
+        if self.options.background is not None:
+            boxes, extended = _background(rgb, boxes, extended, labels, self.options)
+            if not len(boxes):
+                return
         if extended.any():
             found = Detections(boxes, np.ones(len(boxes), np.float32), ("face",) * len(boxes))
             hide_verified(rgb, found, self.options, self.detectors, found_mask_scale=self.scale)
@@ -145,12 +167,38 @@ class _FrameHider:
             hide_boxes(rgb, boxes, self.options)
 
 
+def _background(
+    rgb: NDArray[np.uint8],
+    boxes: NDArray[np.float32],
+    extended: NDArray[np.bool_],
+    labels: list[object],
+    options: RedactOptions,
+) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
+    """``--background`` on one frame: hide it all but its people, and return what is left to
+    hide (everything but the people; the people too with ``--bodies``). Only a person seen
+    on this frame, or between two frames it was seen on, is kept: a box a track copied past
+    its ends (a guess) would leave the place visible where the person no longer is."""
+    assert options.background is not None
+    person = np.array([label == "person" for label in labels], np.bool_).reshape(-1)
+    seen = person & ~extended
+    count = int(seen.sum())
+    people = Detections(boxes[seen], np.ones(count, np.float32), ("person",) * count)
+    hide_background(rgb, people, options, options.background)
+    rest = np.ones(len(boxes), np.bool_) if options.bodies else ~person
+    return boxes[rest], extended[rest]
+
+
 class _Reported:
     """The output check's detector: what the run's detectors report at its reporting
-    thresholds (not down to the hiding margin)."""
+    thresholds (not down to the hiding margin); people only with ``--bodies`` (with
+    ``--background`` alone they are left as they are)."""
 
-    def __init__(self, detectors: DetectorSet) -> None:
+    def __init__(self, detectors: DetectorSet, people: bool = True) -> None:
         self.detectors = detectors
+        self.people = people
 
     def detect(self, rgb: NDArray[np.uint8]) -> Detections:
-        return self.detectors.detect_reported(rgb)
+        found = self.detectors.detect_reported(rgb)
+        if self.people or not len(found):
+            return found
+        return found.select(np.array([label != "person" for label in found.labels], np.bool_))

@@ -8,9 +8,11 @@ neither models nor kernels:
   object with ``boxes`` (N, 4: x0, y0, x1, y1 in pixels) and optionally ``labels`` (N,)
   and ``parents`` (N,: -1 for a detection, else the index of the detection a box is attached
   to, which the tracks then carry along; see :mod:`fastredact.video._tracking`);
-- ``redact_frame(rgb, boxes, extended)`` hides ``boxes`` in the H×W×3 uint8 RGB frame, in
-  place; ``extended`` (N, bool) marks the boxes a track copied beyond its first or last
-  detection (a guess of where the object was), which the redactor may want to check.
+- ``redact_frame(rgb, boxes, extended, labels)`` hides ``boxes`` in the H×W×3 uint8 RGB
+  frame, in place; ``extended`` (N, bool) marks the boxes a track copied beyond its first or
+  last detection (a guess of where the object was), which the redactor may want to check;
+  ``labels`` (N) are their tracks' labels (``None`` for an attachment or a reviewer's box).
+  It is called on frames with boxes only, or on every frame with ``every_frame``.
 
 Guarantees: the output keeps the stored resolution, the display matrix, every frame and
 its timestamp and duration (variable frame rate included); audio is copied packet for

@@ -86,6 +86,9 @@ class FrameBoxes:
     """Per box: True when its track has no detection on both sides of this frame, so the box
     is the track's first or last box copied here (a guess of where the object was), False
     when it is this frame's own detection or interpolated between two of them."""
+    labels: tuple[object, ...] = ()
+    """Per box: its track's label, or ``None`` for an attachment (a box that belongs to a
+    detection without being one: what verification found around it)."""
 
 
 def iou_matrix(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
@@ -275,23 +278,25 @@ class TemporalCoverage:
         out: list[FrameBoxes] = []
         while self._pending and self._pending[0][0] <= upto:
             index, own = self._pending.popleft()
-            boxes, extended = self._boxes_at(index)
-            out.append(FrameBoxes(index, boxes, own, extended))
+            boxes, extended, labels = self._boxes_at(index)
+            out.append(FrameBoxes(index, boxes, own, extended, labels))
         self._forget(self._pending[0][0] if self._pending else self._next_index)
         return out
 
-    def _boxes_at(self, index: int) -> tuple[Boxes, NDArray[np.bool_]]:
+    def _boxes_at(self, index: int) -> tuple[Boxes, NDArray[np.bool_], tuple[object, ...]]:
         extend = self.settings.extend
         found: list[Boxes] = []
         extended: list[bool] = []
+        labels: list[object] = []
         for track in self._tracks:
             boxes = track.boxes_at(index, extend)
             if boxes is not None:
                 found.append(boxes)
                 extended += [not track.first <= index <= track.last] * len(boxes)
+                labels += [track.label] + [None] * (len(boxes) - 1)
         if not found:
-            return _empty_boxes(), np.zeros(0, np.bool_)
-        return np.vstack(found).astype(np.float32), np.array(extended, np.bool_)
+            return _empty_boxes(), np.zeros(0, np.bool_), ()
+        return np.vstack(found).astype(np.float32), np.array(extended, np.bool_), tuple(labels)
 
     def _forget(self, oldest_pending: int) -> None:
         extend = self.settings.extend
