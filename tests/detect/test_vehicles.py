@@ -15,10 +15,12 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from fastredact.cli import main
-from fastredact.detect import DetectorSet, _yolox
+from fastredact.detect import DetectorSet, _vehicles, _yolox
 from fastredact.detect._base import Detections
 from fastredact.detect._nms import iou_matrix
 from fastredact.detect._platenet import PlateBoxes
@@ -194,6 +196,59 @@ def test_plates_outside_vehicles_need_a_sure_score_or_a_second_look() -> None:
     assert looks.windows == 2, "only the two doubtful plates outside vehicles get a second look"
     assert [int(b[0]) for b in kept.boxes] == [20, 400, 600]
     assert len(gate._plausible(rgb, found, vehicle[:0])) == 2, "no vehicle: the first is doubtful"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    plates=st.lists(
+        st.tuples(
+            st.integers(0, 900), st.integers(0, 350), st.floats(0.315, 0.99), st.integers(0, 99)
+        ),
+        max_size=12,
+        unique_by=lambda plate: (plate[0], plate[1]),
+    ),
+    vehicles=st.lists(st.tuples(st.integers(0, 900), st.integers(0, 350)), max_size=3),
+    cap=st.integers(0, 4),
+)
+def test_the_gate_keeps_what_it_must(
+    plates: list[tuple[int, int, float, int]], vehicles: list[tuple[int, int]], cap: int
+) -> None:
+    """Whatever the plates, vehicles and look budget: a plate whose centre lies in a vehicle
+    (grown 25 %), a sure one, one past the budget, or one the look confirms is kept; only a
+    doubtful plate the look does not confirm is dropped; at most ``cap`` looks."""
+    found = Detections(
+        np.array([[x, y, x + 40, y + 10] for x, y, _, _ in plates], np.float32).reshape(-1, 4),
+        np.array([score for _, _, score, _ in plates], np.float32),
+        ("plate",) * len(plates),
+    )
+    boxes = np.array([[x, y, x + 100, y + 50] for x, y in vehicles], np.float32).reshape(-1, 4)
+    rgb = np.zeros((400, 1000, 3), np.uint8)
+    looks = {i: look / 100 for i, (_, _, _, look) in enumerate(plates)}  # each plate's own
+    calls: list[int] = []
+
+    def second_look(net: object, image: np.ndarray, box: np.ndarray) -> float:
+        index = int(np.flatnonzero((found.boxes == box).all(axis=1))[0])
+        calls.append(index)
+        return looks[index]
+
+    gate = VehiclePlates(_Fixed(found), _Fixed(Detections.empty()), _SecondLook(), reported=0.45)  # type: ignore[arg-type]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_vehicles, "second_look", second_look)
+        patch.setattr(_vehicles, "MAX_SECOND_LOOKS", cap)
+        kept = gate._plausible(rgb, found, boxes)
+    grown = np.array(_vehicles._grown(boxes, _vehicles.CONTEXT_MARGIN, 1000, 400), np.float32)
+    inside = _vehicles._centre_inside(found.boxes, grown.reshape(-1, 4))
+    sure = found.scores >= 0.45 * _vehicles.OUTSIDE_SURE_FACTOR
+    doubtful = np.flatnonzero(~inside & ~sure)
+    best_first = sorted(doubtful, key=lambda i: -found.scores[i])
+    assert sorted(calls) == sorted(best_first[:cap]), "the budget goes to the best scores"
+    confirm = 0.45 * _vehicles.CONFIRM_FACTOR
+    expected = [
+        i for i in range(len(plates))
+        if inside[i] or sure[i] or i not in calls or looks[i] >= confirm
+    ]  # fmt: skip
+    assert len(kept) == len(expected)
+    assert np.array_equal(kept.boxes, found.boxes[expected])
 
 
 @pytest.mark.parametrize(
