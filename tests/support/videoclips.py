@@ -310,7 +310,11 @@ class HaarFaces:
 
 
 def blur_boxes(
-    rgb: NDArray[np.uint8], boxes: NDArray[np.float32], carried: object = None, grow: float = 0.25
+    rgb: NDArray[np.uint8],
+    boxes: NDArray[np.float32],
+    carried: object = None,
+    labels: object = None,
+    grow: float = 0.25,
 ) -> None:
     """Stand-in redaction for real faces: a box grown by ``grow`` on each side, heavily
     pixelated (mean of 8×8 cells) then filled with its mean — unrecognisable."""

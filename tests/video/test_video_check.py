@@ -114,7 +114,9 @@ def test_a_check_that_never_passes_fails_closed(tmp_path: Path) -> None:
             src,
             tmp_path / "out.mp4",
             detector=NullDetector(),
-            redact_frame=lambda rgb, boxes, extended, labels: None,  # hides nothing
+            redact_frame=lambda rgb, boxes, extended: (
+                None
+            ),  # hides nothing (three arguments, as before labels)
             options=FAST,
             check=check,
         )

@@ -9,6 +9,7 @@ models nor kernels.
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -186,7 +187,7 @@ class VideoJob:
         output_format: str,
         options: VideoOptions,
         detector: FrameDetector,
-        redact_frame: FrameRedactor,
+        redact_frame: FrameRedactor | Callable[..., None],
         *,
         extra: dict[int, NDArray[np.float32]] | None = None,
         replay: dict[int, FrameDetections] | None = None,
@@ -209,7 +210,7 @@ class VideoJob:
         self.output_format = output_format
         self.options = options
         self.detector = detector
-        self.redact_frame = redact_frame
+        self.redact_frame = taking_labels(redact_frame)
         self.coverage = TemporalCoverage(options.coverage())
         self.motion = (
             MotionGate(options.motion_threshold) if options.motion_threshold is not None else None
@@ -520,6 +521,18 @@ def _storable(out: av.container.OutputContainer) -> set[str]:
 def _display_matrix(frame: av.VideoFrame) -> bytes | None:
     data = frame.side_data.get(SideDataType.DISPLAYMATRIX)  # type: ignore[call-overload]
     return bytes(data) if data is not None else None
+
+
+def taking_labels(redact_frame: Callable[..., None]) -> FrameRedactor:
+    """``redact_frame`` as a redactor of four arguments: one written for three (``rgb, boxes,
+    extended``, before the labels were passed) is called without them."""
+    try:
+        inspect.signature(redact_frame).bind(None, None, None, None)
+    except TypeError:
+        return lambda rgb, boxes, extended, labels: redact_frame(rgb, boxes, extended)
+    except ValueError:  # no signature to read (a builtin): called with all four
+        pass
+    return redact_frame
 
 
 def _in_frame(boxes: NDArray[np.float32], width: int, height: int) -> NDArray[np.bool_]:

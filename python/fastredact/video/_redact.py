@@ -11,7 +11,8 @@ neither models nor kernels:
 - ``redact_frame(rgb, boxes, extended, labels)`` hides ``boxes`` in the H×W×3 uint8 RGB
   frame, in place; ``extended`` (N, bool) marks the boxes a track copied beyond its first or
   last detection (a guess of where the object was), which the redactor may want to check;
-  ``labels`` (N) are their tracks' labels (``None`` for an attachment or a reviewer's box).
+  ``labels`` (N) are their tracks' labels (``None`` for an attachment or a reviewer's box;
+  a redactor of three arguments, as before labels were passed, is called without them).
   It is called on frames with boxes only, or on every frame with ``every_frame``.
 
 Guarantees: the output keeps the stored resolution, the display matrix, every frame and
@@ -27,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,7 +61,7 @@ def redact_video(
     dst: str | os.PathLike[str],
     *,
     detector: FrameDetector,
-    redact_frame: FrameRedactor,
+    redact_frame: FrameRedactor | Callable[..., None],
     options: VideoOptions | None = None,
     progress: ProgressCallback | None = None,
     check: FrameDetector | None = None,
@@ -129,7 +131,7 @@ class _Run:
     output_format: str
     options: VideoOptions
     detector: FrameDetector
-    redact_frame: FrameRedactor
+    redact_frame: FrameRedactor | Callable[..., None]
     extra: dict[int, NDArray[np.float32]] = field(default_factory=dict)
     replay: dict[int, FrameDetections] | None = None
     last: VideoJob | None = None
