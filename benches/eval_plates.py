@@ -8,6 +8,10 @@ photos up to 12 megapixels, portraits): every box there is a false positive.
 detector (PlateNet through the pipeline's tiling) on the photos enlarged by each factor: the
 ``valid`` photos are at most 1024 px, camera photos are 2-4x larger, and which scales the
 pyramid visits decides which plate sizes it sees.
+``--manifest RUN.jsonl [--plates-ro]`` scores what a ``fastredact redact <split>/images`` run
+recorded: plates found (a plate box at the run's threshold holds the centre) and hidden (any
+hidden box does), and false plate boxes per photo (holding no labelled centre and overlapping
+no plate at IoU >= 0.3), found and hidden, in all and outside the labelled vehicles (valid).
 Labels are oriented boxes ``cls x1 y1 x2 y2 x3 y3 x4 y4`` (normalised); class 0 is a plate.
 They become axis-aligned boxes; a detection matches an unmatched plate at IoU >= 0.3
 (greedy, by decreasing score); every unmatched detection is a false positive.
