@@ -23,8 +23,11 @@ class StageTimer:
         try:
             yield
         finally:
-            elapsed = time.perf_counter() - started
-            self.seconds[stage] = self.seconds.get(stage, 0.0) + elapsed
+            self.add(stage, time.perf_counter() - started)
+
+    def add(self, stage: str, seconds: float) -> None:
+        """Add ``seconds`` timed elsewhere (another thread) to ``stage``."""
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
 
     def milliseconds(self) -> dict[str, float]:
         """Each stage in milliseconds, rounded to 0.1 ms."""

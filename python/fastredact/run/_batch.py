@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastredact._atomic import remove_stale_temp_files
+from fastredact._spare_cores import SpareCores
 from fastredact.errors import CorrectionMismatch, FastRedactError, OutputUnwritable
 from fastredact.run._file import FrameProgress, process_file
 from fastredact.run._inputs import InputFile, display, iter_inputs, output_path_for
@@ -49,6 +50,8 @@ class _Run:
     done: DoneInputs
     frame_progress: FrameProgress | None
     corrections: CorrectionSet | None = None
+    spare_cores: SpareCores | None = None
+    """The workers without a file, whose cores a video borrows frame by frame."""
 
 
 def listed_inputs(
@@ -108,7 +111,8 @@ def run_batch(
                 run_policy(profile_record(options), options.retention_days),
             )
             manifest_writer.write(record)
-        run = _Run(options, detectors, out_root, names, done, frame_progress, corrections)
+        spare = SpareCores(options.workers)
+        run = _Run(options, detectors, out_root, names, done, frame_progress, corrections, spare)
         listed = listed_inputs(inputs, out_root, options.format, names)
         for item, result in _pool(listed, run):
             if manifest_writer:
@@ -156,6 +160,13 @@ def _pool(items: Iterator[InputFile], run: _Run) -> Iterator[tuple[InputFile, Fi
 
 
 def _process_or_skip(item: InputFile, run: _Run) -> FileResult:
+    if run.spare_cores is None:
+        return _process_or_skip_busy(item, run)
+    with run.spare_cores.working():
+        return _process_or_skip_busy(item, run)
+
+
+def _process_or_skip_busy(item: InputFile, run: _Run) -> FileResult:
     if item.error:
         result = FileResult(path=item.display_relative, status="failed")
         result.fail(item.error)
@@ -184,6 +195,7 @@ def _process_or_skip(item: InputFile, run: _Run) -> FileResult:
         frame_progress=run.frame_progress,
         names=run.names,
         corrections=run.corrections,
+        spare_cores=run.spare_cores,
     )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastredact._atomic import write_atomically
+from fastredact._spare_cores import SpareCores
 from fastredact.errors import (
     FastRedactError,
     InternalError,
@@ -48,10 +49,11 @@ def process_file(
     frame_progress: FrameProgress | None = None,
     names: OutputNames | None = None,
     corrections: CorrectionSet | None = None,
+    spare_cores: SpareCores | None = None,
 ) -> FileResult:
     """Redact the photo or video ``item`` into ``dst`` (its extension follows the output
-    format), with the reviewer's ``corrections`` of this input applied; see the module
-    doc."""
+    format), with the reviewer's ``corrections`` of this input applied, a video on the run's
+    idle workers too (``spare_cores``); see the module doc."""
     result = FileResult(path=item.display_relative, status="failed")
     started = time.perf_counter()
     head = b""
@@ -60,7 +62,18 @@ def process_file(
         container = sniff_video(head)
         mine = corrections.take(result.path) if corrections is not None else None
         if container is not None:
-            _video(item, dst, container, options, detectors, result, frame_progress, names, mine)
+            _video(
+                item,
+                dst,
+                container,
+                options,
+                detectors,
+                result,
+                frame_progress,
+                names,
+                mine,
+                spare_cores,
+            )
         else:
             _photo(item, dst, options, detectors, result, names, mine)
         result.status = "ok"
@@ -119,6 +132,7 @@ def _video(
     frame_progress: FrameProgress | None,
     names: OutputNames | None,
     corrections: InputCorrections | None,
+    spare_cores: SpareCores | None,
 ) -> None:
     result.format = container
     dst = video_output_path(dst, container)
@@ -130,7 +144,13 @@ def _video(
         report, path = frame_progress, item.display_path
         progress = lambda done, total: report(path, done, total)  # noqa: E731
     outcome = redact_video_file(
-        item.path, dst, options, detectors, progress=progress, corrections=corrections
+        item.path,
+        dst,
+        options,
+        detectors,
+        progress=progress,
+        corrections=corrections,
+        spare_cores=spare_cores,
     )
     result.add_video(outcome, output_container_for(container))
     result.output = str(dst)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -26,6 +28,7 @@ from av.codec.context import Flags
 from av.sidedata.sidedata import Type as SideDataType
 from numpy.typing import NDArray
 
+from fastredact._spare_cores import SpareCores
 from fastredact._timing import StageTimer
 from fastredact.errors import CorruptInput, FastRedactError, UnsupportedFormat, one_line
 from fastredact.video._display import DisplayTransform
@@ -176,6 +179,31 @@ class VideoResult:
         }
 
 
+@dataclass(frozen=True)
+class _Detected:
+    """One frame's detections from a lane, with the seconds they took there."""
+
+    found: FrameDetections
+    seconds: float
+
+
+@dataclass(frozen=True)
+class _InFlight:
+    """A decoded frame waiting to be tracked, with its detection (``None``: not detected)."""
+
+    index: int
+    frame: av.VideoFrame
+    detection: Future[_Detected] | None
+    loan: bool
+    """Whether the detection runs on an idle worker's borrowed cores."""
+
+    def running(self) -> bool:
+        return self.detection is not None and not self.detection.done()
+
+    def ready(self) -> bool:
+        return self.detection is None or self.detection.done()
+
+
 class VideoJob:
     """One input → one output; holds the look-ahead and the encoder."""
 
@@ -193,6 +221,7 @@ class VideoJob:
         replay: dict[int, FrameDetections] | None = None,
         record: bool = False,
         screen: FrameScreen | None = None,
+        spare: SpareCores | None = None,
     ) -> None:
         self.inp = inp
         self.screen = screen
@@ -239,6 +268,14 @@ class VideoJob:
         self.frame_count = VideoFrameCount(inp, plan.video)
         self.last_found: FrameDetections | None = None
         self.progress: ProgressCallback | None = None
+        self.spare = spare
+        self.in_flight: deque[_InFlight] = deque()
+        """Decoded frames not yet tracked, in decoding order, with their detections running
+        on a lane or done."""
+        self.lanes: ThreadPoolExecutor | None = None
+        if spare is not None and spare.workers > 1 and replay is None and self.motion is None:
+            # the motion gate decides per frame from the frame before: frames one at a time
+            self.lanes = ThreadPoolExecutor(spare.workers, thread_name_prefix="fastredact-lane")
 
     # -- main loop -------------------------------------------------------------------------
 
@@ -253,6 +290,8 @@ class VideoJob:
             with LibavProblems(video.codec_context.name) as problems:
                 self._demux(video, problems)
                 problems.check()
+            while self.in_flight:
+                self._take_oldest()
             if self.decoded == 0:
                 raise CorruptInput("no video frame could be decoded")
             self.frame_count.check()
@@ -265,6 +304,8 @@ class VideoJob:
         except av.error.FFmpegError as exc:
             raise CorruptInput(f"video decoding failed: {_ffmpeg_message(exc)}") from None
         finally:
+            if self.lanes is not None:
+                self.lanes.shutdown(wait=True, cancel_futures=True)
             if self.out is not None:
                 with contextlib.suppress(Exception):
                     self.out.close()
@@ -314,9 +355,43 @@ class VideoJob:
             self._start_output(frame)
         index = self.decoded
         self.decoded += 1
-        found = self._detections(index, frame)
+        if self.lanes is None:
+            self._take(index, frame, self._detections(index, frame))
+            return
+        if index % self.options.detect_every != 0:
+            self.in_flight.append(_InFlight(index, frame, None, loan=False))
+        else:
+            loan = self._lane_for_next()
+            self.in_flight.append(_InFlight(index, frame, self._submit(frame, loan), loan))
+        while self.in_flight and self.in_flight[0].ready():
+            self._take_oldest()
+
+    def _lane_for_next(self) -> bool:
+        """Wait until the next frame can be detected: on the job's own worker (``False``) or
+        on an idle worker's borrowed cores (``True``)."""
+        assert self.spare is not None
+        while True:
+            if not any(f.running() and not f.loan for f in self.in_flight):
+                return False
+            if self.spare.borrow():
+                return True
+            self._take_oldest()
+
+    def _take_oldest(self) -> None:
+        """Wait for the oldest frame in flight and pass it on."""
+        oldest = self.in_flight.popleft()
+        found = None
+        if oldest.detection is not None:
+            detected = oldest.detection.result()
+            self.timer.add("detect_s", detected.seconds)
+            found = self._accept(oldest.index, detected.found)
+        self._take(oldest.index, oldest.frame, found)
+
+    def _take(self, index: int, frame: av.VideoFrame, found: FrameDetections | None) -> None:
+        """Track ``frame``'s detections (``None``: not detected) and emit what is covered."""
         self.pending.append(frame)
-        self.result.max_buffered_frames = max(self.result.max_buffered_frames, len(self.pending))
+        buffered = len(self.pending) + len(self.in_flight)
+        self.result.max_buffered_frames = max(self.result.max_buffered_frames, buffered)
         pushed = (
             self.coverage.push(index, None)
             if found is None
@@ -367,6 +442,34 @@ class VideoJob:
         with self.timer("detect_s"):
             dets = self.detector.detect(display)
         found = FrameDetections.of(dets, self.transform, frame.width, frame.height)
+        return self._accept(index, found)
+
+    def _submit(self, frame: av.VideoFrame, loan: bool) -> Future[_Detected]:
+        """Start this frame's detection on a lane (``loan``: on borrowed cores, given back
+        when it ends)."""
+        assert self.tags is not None and self.lanes is not None and self.spare is not None
+        with self.timer("convert_s"):
+            display = np.ascontiguousarray(self.transform.to_display(to_rgb(frame, self.tags)))
+        try:
+            detection = self.lanes.submit(self._detect_on_lane, display, frame.width, frame.height)
+        except BaseException:
+            if loan:
+                self.spare.give_back()
+            raise
+        if loan:
+            spare = self.spare
+            detection.add_done_callback(lambda _: spare.give_back())
+        return detection
+
+    def _detect_on_lane(self, display: NDArray[np.uint8], width: int, height: int) -> _Detected:
+        start = time.perf_counter()
+        dets = self.detector.detect(display)
+        found = FrameDetections.of(dets, self.transform, width, height)
+        return _Detected(found, time.perf_counter() - start)
+
+    def _accept(self, index: int, found: FrameDetections) -> FrameDetections:
+        """A detected frame's detections, screened and counted (on the job's thread, in
+        frame order)."""
         if self.screen is not None:
             found = self.screen(index, found)
         self.result.frames_detected += 1

@@ -11,6 +11,7 @@ around every box.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fastredact._hiding import attachment_parents, hide_background, hide_boxes, hide_verified
+from fastredact._spare_cores import SpareCores
 from fastredact.detect import Detections
 from fastredact.video._job import FrameDetections, FrameScreen, ProgressCallback, VideoResult
 from fastredact.video._redact import redact_video
@@ -60,10 +62,12 @@ def redact_video_file(
     *,
     progress: ProgressCallback | None = None,
     corrections: InputCorrections | None = None,
+    spare_cores: SpareCores | None = None,
 ) -> VideoOutcome:
     """Redact the video ``src`` into ``dst`` (atomically) with the run's detectors and
     options, and a reviewer's ``corrections`` (boxes in stored pixels, each on its frame and
-    ``span`` frames either side); raises like :func:`redact_video`."""
+    ``span`` frames either side), on the run's idle workers too (``spare_cores``); raises
+    like :func:`redact_video`."""
     hider = _FrameHider(options, detectors)
     added = corrections.frames() if corrections is not None else {}
     extra = {i: found.boxes for i, found in added.items()}
@@ -78,6 +82,7 @@ def redact_video_file(
         check=_Reported(detectors, people=options.bodies) if options.verify_video else None,
         extra=extra,
         screen=screen,
+        spare_cores=spare_cores,
     )
     outcome = VideoOutcome(result, hider.boxes_per_label)
     for found in added.values():  # the reviewer's boxes, counted like detections
@@ -113,12 +118,14 @@ def _screen(corrections: InputCorrections) -> FrameScreen:
 
 
 class _FrameHider:
-    """The job's detector (detect, then verify on a redacted copy) and hiding step."""
+    """The job's detector (detect, then verify on a redacted copy) and hiding step.
+    :meth:`detect` runs on the job's lanes, several frames at once."""
 
     def __init__(self, options: RedactOptions, detectors: DetectorSet) -> None:
         self.options = options
         self.detectors = detectors
         self.boxes_per_label: Counter[str] = Counter()
+        self._counting = threading.Lock()
         self.scale = options.mask_scale
         """What verification finds is hidden at the run's mask scale: tracks carry it to
         the frames between detections, where the face has moved."""
@@ -135,7 +142,8 @@ class _FrameHider:
             people = primary.select(kept)
             found = Detections.concat([found, people])
             parents = np.concatenate([parents, np.full(len(people), -1, np.int64)])
-        self.boxes_per_label.update(found.labels)
+        with self._counting:
+            self.boxes_per_label.update(found.labels)
         return FrameDetections(found.boxes, found.labels, parents, found.scores)
 
     def _kept_people(self, found: Detections) -> NDArray[np.bool_]:

@@ -37,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fastredact._atomic import atomic_path, temporary_beside
+from fastredact._spare_cores import SpareCores
 from fastredact.errors import CorruptInput, ResidualDetection
 from fastredact.formats import SNIFF_BYTES, sniff_video
 from fastredact.video._check import residual_boxes
@@ -67,6 +68,7 @@ def redact_video(
     check: FrameDetector | None = None,
     extra: dict[int, NDArray[np.float32]] | None = None,
     screen: FrameScreen | None = None,
+    spare_cores: SpareCores | None = None,
 ) -> VideoResult:
     """Redact the video ``src`` into ``dst`` (see the module docstring).
 
@@ -77,7 +79,9 @@ def redact_video(
 
     ``extra``: boxes (stored pixels) hidden on given frames besides what is detected (a
     reviewer's); ``screen`` drops detections of a frame before they are tracked (a
-    reviewer's false positives).
+    reviewer's false positives). ``spare_cores``: a run's idle workers, whose cores detect
+    more frames at once (the detector's ``detect`` is then called from several threads; the
+    output is the same).
 
     Raises :class:`CorruptInput` (unreadable, truncated, decoder errors),
     :class:`UnsupportedFormat` (container, codec, display matrix or audio codec that
@@ -96,6 +100,7 @@ def redact_video(
         with atomic_path(dst_path) as tmp:
             run = _Run(src_path, tmp, output_format, options, detector, redact_frame)
             run.screen = screen
+            run.spare = spare_cores
             run.add(extra or {})
             run.opened = (inp, plan)
             run.record = check is not None  # a re-run replays the first run's detections
@@ -138,6 +143,7 @@ class _Run:
     opened: tuple[av.container.InputContainer, StreamPlan] | None = None
     record: bool = False
     screen: FrameScreen | None = None
+    spare: SpareCores | None = None
 
     def add(self, boxes: dict[int, NDArray[np.float32]]) -> None:
         """Hide ``boxes`` too on their frames in the next runs."""
@@ -174,6 +180,7 @@ class _Run:
             replay=self.replay,
             record=self.record and self.replay is None,
             screen=self.screen,
+            spare=self.spare,
         )
         self.last = job
         return job.run(progress)
