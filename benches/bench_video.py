@@ -9,11 +9,11 @@ close-up; ``FASTREDACT_BENCH_HD_FRAMES`` changes the count). Both tools run as c
 through ``subprocess`` and are timed by this process's clock, start-up and model loading
 included: deface's CLI with its defaults (threshold 0.2, mask scale 1.3) from its own
 virtual environment (:mod:`deface_env`), and ``fastredact redact`` with its defaults (faces
-and plates, every frame detected, verification of detected frames; the headline row), then
-with flags: ``--workers 1`` (one video: its one worker's detectors use every core),
-``--workers 1 --detect-every 5`` (tracking between detected frames) and
-``--workers 1 --detect-every 5 --no-plates``. fastredact's per-stage times come from its
-manifest row.
+and plates, every frame detected, verification of detected frames; the headline row: one
+video alone detects a frame on each worker at once), then with flags: ``--no-plates``,
+``--detect-every 5`` (tracking between detected frames), ``--detect-every 5 --no-plates`` and
+``--workers 1`` (one worker with every core as detector threads, no frames at once).
+fastredact's per-stage times come from its manifest row (``detect_s`` sums the workers).
 """
 
 from __future__ import annotations
@@ -36,12 +36,11 @@ from fastredact.run import read_manifest
 HD_FRAMES = int(os.environ.get("FASTREDACT_BENCH_HD_FRAMES", "150"))
 ROWS = {
     "defaults": [],
+    "--no-plates": ["--no-plates"],
+    "--detect-every 5": ["--detect-every", "5"],
+    "--detect-every 5 --no-plates": ["--detect-every", "5", "--no-plates"],
     "--workers 1": ["--workers", "1"],
-    "--workers 1 --detect-every 5": ["--workers", "1", "--detect-every", "5"],
-    "--workers 1 --detect-every 5 --no-plates": [
-        "--workers", "1", "--detect-every", "5", "--no-plates",
-    ],
-}  # fmt: skip
+}
 
 
 @pytest.fixture(scope="module")
