@@ -21,6 +21,7 @@ from fastredact.detect import (
     sha256_file,
 )
 from fastredact.detect import _registry as models_module
+from fastredact.detect._platenet import PlateNet
 from fastredact.detect._registry import centerface_model_bytes
 from fastredact.detect._runtime import create_session, providers_for
 from fastredact.errors import DetectorError, ModelNotFound
@@ -111,6 +112,19 @@ def test_threads_are_applied() -> None:
     assert session.get_providers() == ["CPUExecutionProvider"]
     with pytest.raises(ValueError):
         create_session(b"", threads=0)
+
+
+def test_sessions_with_threads_do_not_spin() -> None:
+    """Idle intra-op threads of one session must not spin beside the others' work: with two
+    threads per detector (``--workers 1`` on two cores) spinning made a 600-frame video take
+    98 s instead of 40 s."""
+    model = centerface_model_bytes(find_model("centerface"))
+    spinning = "session.intra_op.allow_spinning"
+    options = create_session(model, threads=2).get_session_options()
+    assert options.intra_op_num_threads == 2
+    assert options.get_session_config_entry(spinning) == "0"
+    plates = PlateNet(intra_op_num_threads=2).session.get_session_options()
+    assert plates.get_session_config_entry(spinning) == "0"
 
 
 def test_models_command_lists_everything(capsys: pytest.CaptureFixture[str]) -> None:

@@ -68,6 +68,8 @@ def create_session(model: bytes | str, *, device: str = "cpu", threads: int | No
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
+    if options.intra_op_num_threads > 1:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         session = ort.InferenceSession(model, sess_options=options, providers=providers)
     except Exception as exc:
