@@ -3,7 +3,8 @@
 Run: ``python benches/eval_plates.py [--data ../shared/data]`` (prints a Markdown table).
 ``--plate-free`` instead counts what the default plate detector (the pipeline's schedule)
 finds, and what ``redact`` would hide, on full-resolution photos that show no vehicle (phone
-photos up to 12 megapixels, portraits): every box there is a false positive.
+photos up to 12 megapixels, portraits, and the coco8 photos whose labels hold no vehicle): every
+box there is a false positive.
 ``--pyramids [--upscale 1 2.5]`` instead compares the pyramid schedules of the default plate
 detector (PlateNet through the pipeline's tiling) on the photos enlarged by each factor: the
 ``valid`` photos are at most 1024 px, camera photos are 2-4x larger, and which scales the
@@ -205,6 +206,19 @@ PLATE_FREE = (
     "scikit-image/coffee.png",
     "scrfd/newton.png",
 )
+COCO_VEHICLES = {"1", "2", "3", "5", "7"}
+"""COCO's bicycle, car, motorcycle, bus and truck (YOLO class numbers of coco8's labels)."""
+
+
+def plate_free_photos(data: Path) -> list[str]:
+    """:data:`PLATE_FREE` and every coco8 photo whose labels hold no vehicle."""
+    names = list(PLATE_FREE)
+    for label in sorted((data / "coco8/labels").rglob("*.txt")):
+        classes = {line.split()[0] for line in label.read_text().splitlines() if line.split()}
+        if not classes & COCO_VEHICLES:
+            split = label.parent.name
+            names.append(f"coco8/images/{split}/{label.stem}.jpg")
+    return names
 
 
 def count_plate_free(data: Path, threshold: float | None, vehicles: bool = True) -> None:
@@ -223,7 +237,8 @@ def count_plate_free(data: Path, threshold: float | None, vehicles: bool = True)
     print("| photo | size | false plates found | false plates hidden |")
     print("| --- | --- | --- | --- |")
     totals = [0, 0]
-    for name in PLATE_FREE:
+    names = plate_free_photos(data)
+    for name in names:
         decoded = photo.decode_image((data / name).read_bytes())
         image = np.ascontiguousarray(decoded.frames[0][:, :, :3])
         found = detectors.detect(image)
@@ -231,8 +246,8 @@ def count_plate_free(data: Path, threshold: float | None, vehicles: bool = True)
         totals = [t + c for t, c in zip(totals, counts, strict=True)]
         size = f"{image.shape[1]}x{image.shape[0]}"
         print(f"| {name} | {size} | {counts[0]} | {counts[1]} |", flush=True)
-    n = len(PLATE_FREE)
-    print(f"| per photo | | {totals[0] / n:.2f} | {totals[1] / n:.2f} |")
+    n = len(names)
+    print(f"| per photo ({n}) | | {totals[0] / n:.2f} | {totals[1] / n:.2f} |")
 
 
 def score_manifest(folder: Path, manifest: Path, *, ro: bool = False) -> dict[str, int]:
