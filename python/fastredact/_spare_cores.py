@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, TypeVar
 
-__all__ = ["SpareCores"]
+__all__ = ["Lanes", "SpareCores"]
+
+T = TypeVar("T")
 
 
 class SpareCores:
@@ -61,3 +65,42 @@ class SpareCores:
         """Return what :meth:`borrow` took."""
         with self._lock:
             self._idle += 1
+
+
+class Lanes:
+    """Calls run on the caller's own worker and, one each, on the idle workers it can borrow
+    from ``spare`` (a loan lasts one call). :meth:`submit` waits while its own lane is busy
+    and nothing can be borrowed. Results come back as futures, in whatever order the caller
+    takes them."""
+
+    def __init__(self, spare: SpareCores) -> None:
+        self.spare = spare
+        self._pool = ThreadPoolExecutor(spare.workers, thread_name_prefix="fastredact-lane")
+        self._own: Future[Any] | None = None
+        self._borrowed: set[Future[Any]] = set()
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        """Run ``fn(*args)`` on a free lane (waiting for one when none is free)."""
+        while True:
+            self._borrowed = {f for f in self._borrowed if not f.done()}
+            if self._own is None or self._own.done():
+                future = self._pool.submit(fn, *args)
+                self._own = future
+                return future
+            if self.spare.borrow():
+                return self._on_loan(fn, *args)
+            wait([self._own, *self._borrowed], return_when=FIRST_COMPLETED)
+
+    def _on_loan(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        try:
+            future = self._pool.submit(fn, *args)
+        except BaseException:
+            self.spare.give_back()
+            raise
+        future.add_done_callback(lambda _: self.spare.give_back())
+        self._borrowed.add(future)
+        return future
+
+    def close(self) -> None:
+        """Cancel what has not started, wait for what has (every loan comes back)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -36,8 +36,12 @@ from tests.support.videoclips import (
 class OverlapDetector:
     """Finds the bright square (stateless per frame) and records the most calls at once."""
 
-    def __init__(self, fail_on_square_at: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self, fail_on_square_at: tuple[int, int] | None = None, miss: tuple[int, ...] = ()
+    ) -> None:
         self.fail_on_square_at = fail_on_square_at
+        self.missed = {square_position(i, 96, 64) for i in miss}
+        """Where the square is on the frames of a 96x64 clip this detector misses."""
         self.lock = threading.Lock()
         self.running = 0
         self.most = 0
@@ -55,6 +59,8 @@ class OverlapDetector:
                 return empty_dets()
             if self.fail_on_square_at == (int(xs.min()) // 3, int(ys.min()) // 3):
                 raise RuntimeError("detector crashed")
+            if any(abs(x - xs.min()) <= 1 and abs(y - ys.min()) <= 1 for x, y in self.missed):
+                return empty_dets()
             box = np.array([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]], np.float32)
             return Dets(box, np.ones(1, np.float32), np.zeros(1, np.int64))
         finally:
@@ -139,6 +145,29 @@ def test_a_lane_failure_leaves_nothing_and_returns_every_loan(tmp_path: Path) ->
             spare_cores=spare,
         )
     assert not out.exists() or list(out.iterdir()) == []
+    assert spare.idle == 3
+
+
+def test_the_output_check_runs_on_idle_workers_too(tmp_path: Path) -> None:
+    """--verify-video: the written file's frames are checked several at once; what the check
+    finds (frames the redaction's detector missed) is hidden in a re-run, as without lanes."""
+    src = make_square_clip(tmp_path / "in.mp4", frames=20)
+    options = VideoOptions(preset="ultrafast", extend=0, max_gap=1)
+    spare = SpareCores(3)
+    check = OverlapDetector()
+    result = redact_video(
+        src,
+        tmp_path / "out.mp4",
+        detector=OverlapDetector(miss=(2, 3, 6, 7)),
+        redact_frame=fill_black,
+        options=options,
+        check=check,
+        spare_cores=spare,
+    )
+    written = read_video(tmp_path / "out.mp4", keep_pictures=True)
+    assert not any(square_shown(picture, i) for i, picture in enumerate(written.pictures))
+    assert result.passes == 2 and result.boxes_added_by_check == 4
+    assert 2 <= check.most <= 3
     assert spare.idle == 3
 
 

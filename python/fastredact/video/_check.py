@@ -11,7 +11,9 @@ will see.
 from __future__ import annotations
 
 import contextlib
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ import av.error
 import numpy as np
 from numpy.typing import NDArray
 
+from fastredact._spare_cores import Lanes, SpareCores
 from fastredact.errors import FastRedactError
 from fastredact.video._display import DisplayTransform
 from fastredact.video._frames import ColourTags, to_rgb
@@ -36,6 +39,7 @@ def residual_boxes(
     previous: Path | None = None,
     recheck: set[int] | None = None,
     source_size: tuple[int, int] | None = None,
+    spare: SpareCores | None = None,
 ) -> tuple[dict[int, NDArray[np.float32]], int]:
     """``({frame index: boxes (N, 4) in stored pixels}, frames checked)`` for the video at
     ``path``: where ``check.detect`` (on the frame as displayed, converted to RGB as the
@@ -45,8 +49,12 @@ def residual_boxes(
     found clean except those in ``recheck``), a frame that decodes to exactly the pixels of
     the same frame there is known clean and is not detected again. With ``source_size`` (the
     input's stored width and height, when the output was scaled down), boxes are returned
-    in the input's pixels."""
-    found: dict[int, NDArray[np.float32]] = {}
+    in the input's pixels. With ``spare`` (the run's idle workers), several frames are
+    checked at once."""
+    lanes = Lanes(spare) if spare is not None and spare.workers > 1 else None
+    most_in_flight = 2 * (spare.workers if spare is not None else 1)
+    found = _Residuals(transform, source_size)
+    in_flight: deque[tuple[av.VideoFrame, int, Future[Any]]] = deque()
     checked = 0
     recheck = recheck or set()
     try:
@@ -62,16 +70,41 @@ def residual_boxes(
                     continue
                 checked += 1
                 display = np.ascontiguousarray(transform.to_display(to_rgb(frame, tags)))
-                boxes = np.asarray(check.detect(display).boxes, np.float32).reshape(-1, 4)
-                if len(boxes):
-                    stored = transform.boxes_to_stored(boxes, frame.width, frame.height)
-                    if source_size is not None:
-                        sx, sy = source_size[0] / frame.width, source_size[1] / frame.height
-                        stored = stored * np.array([sx, sy, sx, sy], np.float32)
-                    found[index] = stored
+                if lanes is None:
+                    found.add(index, frame, check.detect(display))
+                    continue
+                in_flight.append((frame, index, lanes.submit(check.detect, display)))
+                while in_flight and (in_flight[0][2].done() or len(in_flight) > most_in_flight):
+                    frame_done, index_done, detection = in_flight.popleft()
+                    found.add(index_done, frame_done, detection.result())
+            while in_flight:
+                frame_done, index_done, detection = in_flight.popleft()
+                found.add(index_done, frame_done, detection.result())
     except av.error.FFmpegError as exc:
         raise FastRedactError(f"cannot read back the written video: {exc}") from None
-    return found, checked
+    finally:
+        if lanes is not None:
+            lanes.close()
+    return found.boxes, checked
+
+
+class _Residuals:
+    """What the check found, per frame index, in stored (or source) pixels."""
+
+    def __init__(self, transform: DisplayTransform, source_size: tuple[int, int] | None) -> None:
+        self.transform = transform
+        self.source_size = source_size
+        self.boxes: dict[int, NDArray[np.float32]] = {}
+
+    def add(self, index: int, frame: av.VideoFrame, detections: Any) -> None:
+        boxes = np.asarray(detections.boxes, np.float32).reshape(-1, 4)
+        if not len(boxes):
+            return
+        stored = self.transform.boxes_to_stored(boxes, frame.width, frame.height)
+        if self.source_size is not None:
+            sx, sy = self.source_size[0] / frame.width, self.source_size[1] / frame.height
+            stored = stored * np.array([sx, sy, sx, sy], np.float32)
+        self.boxes[index] = stored
 
 
 def _same_pixels(a: av.VideoFrame, b: av.VideoFrame) -> bool:

@@ -13,7 +13,7 @@ import inspect
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -28,7 +28,7 @@ from av.codec.context import Flags
 from av.sidedata.sidedata import Type as SideDataType
 from numpy.typing import NDArray
 
-from fastredact._spare_cores import SpareCores
+from fastredact._spare_cores import Lanes, SpareCores
 from fastredact._timing import StageTimer
 from fastredact.errors import CorruptInput, FastRedactError, UnsupportedFormat, one_line
 from fastredact.video._display import DisplayTransform
@@ -194,11 +194,6 @@ class _InFlight:
     index: int
     frame: av.VideoFrame
     detection: Future[_Detected] | None
-    loan: bool
-    """Whether the detection runs on an idle worker's borrowed cores."""
-
-    def running(self) -> bool:
-        return self.detection is not None and not self.detection.done()
 
     def ready(self) -> bool:
         return self.detection is None or self.detection.done()
@@ -268,14 +263,14 @@ class VideoJob:
         self.frame_count = VideoFrameCount(inp, plan.video)
         self.last_found: FrameDetections | None = None
         self.progress: ProgressCallback | None = None
-        self.spare = spare
         self.in_flight: deque[_InFlight] = deque()
         """Decoded frames not yet tracked, in decoding order, with their detections running
         on a lane or done."""
-        self.lanes: ThreadPoolExecutor | None = None
+        self.lanes: Lanes | None = None
         if spare is not None and spare.workers > 1 and replay is None and self.motion is None:
             # the motion gate decides per frame from the frame before: frames one at a time
-            self.lanes = ThreadPoolExecutor(spare.workers, thread_name_prefix="fastredact-lane")
+            self.lanes = Lanes(spare)
+        self.most_in_flight = 2 * options.detect_every * (spare.workers if spare else 1)
 
     # -- main loop -------------------------------------------------------------------------
 
@@ -305,7 +300,7 @@ class VideoJob:
             raise CorruptInput(f"video decoding failed: {_ffmpeg_message(exc)}") from None
         finally:
             if self.lanes is not None:
-                self.lanes.shutdown(wait=True, cancel_futures=True)
+                self.lanes.close()
             if self.out is not None:
                 with contextlib.suppress(Exception):
                     self.out.close()
@@ -358,23 +353,11 @@ class VideoJob:
         if self.lanes is None:
             self._take(index, frame, self._detections(index, frame))
             return
-        if index % self.options.detect_every != 0:
-            self.in_flight.append(_InFlight(index, frame, None, loan=False))
-        else:
-            loan = self._lane_for_next()
-            self.in_flight.append(_InFlight(index, frame, self._submit(frame, loan), loan))
-        while self.in_flight and self.in_flight[0].ready():
-            self._take_oldest()
-
-    def _lane_for_next(self) -> bool:
-        """Wait until the next frame can be detected: on the job's own worker (``False``) or
-        on an idle worker's borrowed cores (``True``)."""
-        assert self.spare is not None
-        while True:
-            if not any(f.running() and not f.loan for f in self.in_flight):
-                return False
-            if self.spare.borrow():
-                return True
+        detected = index % self.options.detect_every == 0
+        self.in_flight.append(_InFlight(index, frame, self._submit(frame) if detected else None))
+        while self.in_flight and (
+            self.in_flight[0].ready() or len(self.in_flight) > self.most_in_flight
+        ):
             self._take_oldest()
 
     def _take_oldest(self) -> None:
@@ -444,22 +427,12 @@ class VideoJob:
         found = FrameDetections.of(dets, self.transform, frame.width, frame.height)
         return self._accept(index, found)
 
-    def _submit(self, frame: av.VideoFrame, loan: bool) -> Future[_Detected]:
-        """Start this frame's detection on a lane (``loan``: on borrowed cores, given back
-        when it ends)."""
-        assert self.tags is not None and self.lanes is not None and self.spare is not None
+    def _submit(self, frame: av.VideoFrame) -> Future[_Detected]:
+        """Start this frame's detection on a free lane (waiting for one)."""
+        assert self.tags is not None and self.lanes is not None
         with self.timer("convert_s"):
             display = np.ascontiguousarray(self.transform.to_display(to_rgb(frame, self.tags)))
-        try:
-            detection = self.lanes.submit(self._detect_on_lane, display, frame.width, frame.height)
-        except BaseException:
-            if loan:
-                self.spare.give_back()
-            raise
-        if loan:
-            spare = self.spare
-            detection.add_done_callback(lambda _: spare.give_back())
-        return detection
+        return self.lanes.submit(self._detect_on_lane, display, frame.width, frame.height)
 
     def _detect_on_lane(self, display: NDArray[np.uint8], width: int, height: int) -> _Detected:
         start = time.perf_counter()

@@ -209,6 +209,7 @@ def _checked(run: _Run, check: FrameDetector, progress: ProgressCallback | None)
                 previous=earlier if attempt > 1 else None,
                 recheck=set(residual),
                 source_size=(result.width, result.height),
+                spare=run.spare,
             )
             checked += frames
             result.timings["check_s"] = time.perf_counter() - started
