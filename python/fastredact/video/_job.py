@@ -38,6 +38,7 @@ from fastredact.video._motion import MotionGate
 from fastredact.video._options import VideoOptions
 from fastredact.video._streams import StreamPlan, StreamReport, open_output
 from fastredact.video._tracking import FrameBoxes, TemporalCoverage
+from fastredact.video._x264 import x264_cpu_params
 
 __all__ = [
     "DetectionsLike",
@@ -518,6 +519,9 @@ class VideoJob:
         opts = {"crf": str(self.options.crf)}
         if codec in ("libx264", "libx265") and self.options.preset:
             opts["preset"] = self.options.preset
+        cpu = x264_cpu_params() if codec == "libx264" else None
+        if cpu is not None:
+            opts["x264-params"] = cpu  # the same frames, the same file (see _x264.py)
         if codec == "libx265":
             opts["x265-params"] = "log-level=error"
         if codec.startswith("libvpx"):
