@@ -413,9 +413,7 @@ class VideoJob:
             return replayed
         if index % self.options.detect_every != 0:
             return None
-        assert self.tags is not None
-        with self.timer("convert_s"):
-            display = np.ascontiguousarray(self.transform.to_display(to_rgb(frame, self.tags)))
+        display = self._display(frame)
         if self.motion is not None and self.last_found is not None:
             if not self.motion.needs_detection(display):
                 self.result.frames_reused += 1
@@ -428,11 +426,16 @@ class VideoJob:
         found = FrameDetections.of(dets, self.transform, frame.width, frame.height)
         return self._accept(index, found)
 
+    def _display(self, frame: av.VideoFrame) -> NDArray[np.uint8]:
+        """``frame`` as the detectors see it: RGB, as displayed."""
+        assert self.tags is not None
+        with self.timer("convert_s"):
+            return np.ascontiguousarray(self.transform.to_display(to_rgb(frame, self.tags)))
+
     def _submit(self, frame: av.VideoFrame) -> Future[_Detected]:
         """Start this frame's detection on a free lane (waiting for one)."""
-        assert self.tags is not None and self.lanes is not None
-        with self.timer("convert_s"):
-            display = np.ascontiguousarray(self.transform.to_display(to_rgb(frame, self.tags)))
+        assert self.lanes is not None
+        display = self._display(frame)
         return self.lanes.submit(self._detect_on_lane, display, frame.width, frame.height)
 
     def _detect_on_lane(self, display: NDArray[np.uint8], width: int, height: int) -> _Detected:
