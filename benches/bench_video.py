@@ -11,8 +11,9 @@ included: deface's CLI with its defaults (threshold 0.2, mask scale 1.3) from it
 virtual environment (:mod:`deface_env`), and ``fastredact redact`` with its defaults (faces
 and plates, every frame detected, verification of detected frames; the headline row: one
 video alone detects a frame on each worker at once), then with flags: ``--no-plates``,
-``--detect-every 5`` (tracking between detected frames), ``--detect-every 5 --no-plates`` and
-``--workers 1`` (one worker with every core as detector threads, no frames at once).
+``--detect-every 5`` (tracking between detected frames), ``--detect-every 5 --no-plates``,
+``--verify-video`` (the written file decoded and every frame checked) and ``--workers 1``
+(one worker with every core as detector threads, no frames at once).
 fastredact's per-stage times come from its manifest row (``detect_s`` sums the workers).
 """
 
@@ -39,6 +40,7 @@ ROWS = {
     "--no-plates": ["--no-plates"],
     "--detect-every 5": ["--detect-every", "5"],
     "--detect-every 5 --no-plates": ["--detect-every", "5", "--no-plates"],
+    "--verify-video": ["--verify-video"],
     "--workers 1": ["--workers", "1"],
 }
 

@@ -75,11 +75,9 @@ def residual_boxes(
                     continue
                 in_flight.append((frame, index, lanes.submit(check.detect, display)))
                 while in_flight and (in_flight[0][2].done() or len(in_flight) > most_in_flight):
-                    frame_done, index_done, detection = in_flight.popleft()
-                    found.add(index_done, frame_done, detection.result())
+                    found.take(in_flight.popleft())
             while in_flight:
-                frame_done, index_done, detection = in_flight.popleft()
-                found.add(index_done, frame_done, detection.result())
+                found.take(in_flight.popleft())
     except av.error.FFmpegError as exc:
         raise FastRedactError(f"cannot read back the written video: {exc}") from None
     finally:
@@ -95,6 +93,11 @@ class _Residuals:
         self.transform = transform
         self.source_size = source_size
         self.boxes: dict[int, NDArray[np.float32]] = {}
+
+    def take(self, checked: tuple[av.VideoFrame, int, Future[Any]]) -> None:
+        """Add what a lane found (waiting for it)."""
+        frame, index, detection = checked
+        self.add(index, frame, detection.result())
 
     def add(self, index: int, frame: av.VideoFrame, detections: Any) -> None:
         boxes = np.asarray(detections.boxes, np.float32).reshape(-1, 4)
